@@ -1,0 +1,336 @@
+"""Parsers: turn a course file into text plus structural blocks (section path, page, character offsets).
+
+Offsets index ``ParsedDocument.text``: the file itself for Markdown and TXT, the extracted text for PDF, DOCX
+and HTML (whose bytes cannot be addressed as text).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest.errors import ParseError, UnusableFileError
+from knowledge.course_files import split_front_matter
+
+BlockKind = Literal["text", "code"]
+SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".pdf": "pdf", ".docx": "docx", ".html": "html",
+             ".htm": "html", ".txt": "text"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of structure: a paragraph, list, table or code block, under a heading path, on a page."""
+
+    start: int
+    end: int
+    section_path: tuple[str, ...]
+    kind: BlockKind = "text"
+    page: int | None = None
+
+
+@dataclass
+class ParsedDocument:
+    """A parsed file: the text offsets refer to, its title, front matter and blocks."""
+
+    text: str
+    title: str
+    blocks: list[Block]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    pages: int | None = None
+
+
+class _Builder:
+    """Appends text pieces and records their offsets, for formats whose text is extracted."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.blocks: list[Block] = []
+
+    def add(self, text: str, path: tuple[str, ...], kind: BlockKind = "text", page: int | None = None) -> None:
+        text = text.strip("\n")
+        if not text.strip():
+            return
+        if self.parts:
+            self.parts.append("\n\n")
+            self.length += 2
+        self.blocks.append(Block(self.length, self.length + len(text), path, kind, page))
+        self.parts.append(text)
+        self.length += len(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def check_file(path: Path, data: bytes, max_bytes: int) -> str:
+    """Refuse unusable files with a French reason; return the format name."""
+    fmt = SUPPORTED.get(path.suffix.lower())
+    if fmt is None:
+        allowed = ", ".join(sorted(SUPPORTED))
+        raise UnusableFileError(f"Type de fichier non pris en charge ({path.suffix or 'sans extension'}) : "
+                                f"formats acceptés {allowed}.", "unsupported_type")
+    if not data:
+        raise UnusableFileError("Le fichier est vide (0 octet).", "empty_file")
+    if len(data) > max_bytes:
+        raise UnusableFileError(f"Le fichier dépasse la taille maximale ({len(data) / 1e6:.1f} Mo > "
+                                f"{max_bytes / 1e6:.0f} Mo).", "file_too_large")
+    is_pdf, is_zip = data.startswith(b"%PDF-"), data.startswith(b"PK\x03\x04")
+    if fmt == "pdf" and not is_pdf:
+        raise UnusableFileError("L'extension est .pdf mais le contenu n'est pas un PDF.", "type_mismatch")
+    if fmt == "docx":
+        if not is_zip:
+            raise UnusableFileError("L'extension est .docx mais le contenu n'est pas un document Word.",
+                                    "type_mismatch")
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                zf.getinfo("word/document.xml")
+        except (KeyError, zipfile.BadZipFile) as exc:
+            raise UnusableFileError("Le fichier .docx est invalide ou n'est pas un document Word.",
+                                    "type_mismatch") from exc
+    if fmt in ("markdown", "html", "text") and (is_pdf or is_zip or b"\x00" in data[:8192]):
+        raise UnusableFileError(f"L'extension est {path.suffix} mais le contenu est binaire.", "type_mismatch")
+    return fmt
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, which teachers' older files often use."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def parse_bytes(path: Path, data: bytes, max_bytes: int = 50_000_000) -> ParsedDocument:
+    """Check and parse one file's bytes."""
+    fmt = check_file(path, data, max_bytes)
+    try:
+        if fmt == "pdf":
+            doc = parse_pdf(data, path.stem)
+        elif fmt == "docx":
+            doc = parse_docx(data, path.stem)
+        elif fmt == "html":
+            doc = parse_html(decode_text(data), path.stem)
+        elif fmt == "markdown":
+            doc = parse_markdown(decode_text(data), path.stem)
+        else:
+            doc = parse_text(decode_text(data), path.stem)
+    except (UnusableFileError, ParseError):
+        raise
+    except Exception as exc:  # a parser library failing on a malformed file
+        raise ParseError(f"Le fichier n'a pas pu être lu ({type(exc).__name__}).") from exc
+    if not any(doc.text[b.start : b.end].strip() for b in doc.blocks):
+        raise UnusableFileError("Le fichier ne contient aucun texte exploitable.", "no_text")
+    return doc
+
+
+def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
+    """Headings become the section path, fenced code stays whole, YAML front matter becomes metadata."""
+    from markdown_it import MarkdownIt
+
+    text = text.replace("\r\n", "\n")
+    try:
+        meta, body, body_offset = split_front_matter(text)
+    except Exception as exc:
+        raise ParseError(f"L'en-tête YAML du fichier Markdown est invalide : {exc}") from exc
+    line_starts = [0]
+    for match in re.finditer("\n", body):
+        line_starts.append(match.end())
+    line_starts.append(len(body))
+
+    def span(lines: list[int]) -> tuple[int, int]:
+        start = body_offset + line_starts[lines[0]]
+        end = body_offset + line_starts[min(lines[1], len(line_starts) - 1)]
+        return start, len(text[:end].rstrip("\n")) if end > start else end
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(body)
+    title = str(meta.get("title") or "")
+    headings: list[tuple[int, str]] = []
+    blocks: list[Block] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.level != 0 or tok.map is None:
+            i += 1
+            continue
+        if tok.type == "heading_open":
+            depth = int(tok.tag[1])
+            heading = tokens[i + 1].content.strip()
+            if depth == 1 and not title:
+                title = heading
+            headings = [(d, h) for d, h in headings if d < depth] + [(depth, heading)]
+            i += 3
+            continue
+        start, end = span(tok.map)
+        path = tuple(h for d, h in headings if d > 1 or h != title)
+        kind: BlockKind = "code" if tok.type in ("fence", "code_block") else "text"
+        blocks.append(Block(start, end, path, kind))
+        # skip to the matching close token of this top-level block
+        if tok.nesting == 1:
+            depth_count = 1
+            i += 1
+            while i < len(tokens) and depth_count:
+                depth_count += tokens[i].nesting if tokens[i].level <= tok.level + 1 else 0
+                i += 1
+        else:
+            i += 1
+    return ParsedDocument(text, title or fallback_title, blocks, meta)
+
+
+# A line that looks like a heading in plain text or PDF: numbered, or a known course keyword, and short.
+_HEADING_LINE = re.compile(
+    r"^(?:(?:chapitre|partie|section|exercice|corrig[ée]|correction|solution|d[ée]finition|propri[ée]t[ée]|"
+    r"th[ée]or[èe]me|m[ée]thode|exemple|activit[ée]|annexe|cours|r[ée]sum[ée]|introduction|conclusion)\b"
+    r"|(?:[IVX]+|\d+(?:\.\d+)*|[A-H])[.)]\s+\S)",
+    re.IGNORECASE,
+)
+
+
+def _is_heading(line: str) -> bool:
+    line = line.strip()
+    return 2 < len(line) <= 90 and not line.endswith((".", ",", ";")) and bool(_HEADING_LINE.match(line))
+
+
+def _heading_level(line: str) -> int:
+    match = re.match(r"^(\d+(?:\.\d+)*)[.)]?\s", line.strip())
+    return 1 + match.group(1).count(".") if match else 1
+
+
+def _text_blocks(
+    text: str, offset: int, path: list[str], page: int | None, blocks: list[Block]
+) -> list[str]:
+    """Split ``text`` (at ``offset`` of the document) into paragraph blocks, tracking heading-like lines."""
+    for match in re.finditer(r"(?:[^\n]+\n?)+", text):
+        para = match.group(0)
+        first, _, rest = para.partition("\n")
+        if _is_heading(first):
+            level = _heading_level(first)
+            path = path[: level - 1] + [first.strip()]
+            if not rest.strip():
+                continue
+            start = offset + match.start() + len(first) + 1
+        else:
+            start = offset + match.start()
+        end = offset + match.start() + len(para.rstrip("\n"))
+        if end > start:
+            blocks.append(Block(start, end, tuple(path), "text", page))
+    return path
+
+
+def parse_text(text: str, fallback_title: str) -> ParsedDocument:
+    """Paragraphs split on blank lines; short numbered or keyword lines start sections."""
+    text = text.replace("\r\n", "\n")
+    blocks: list[Block] = []
+    _text_blocks(text, 0, [], None, blocks)
+    first_line = text.strip().split("\n", 1)[0].strip()
+    title = first_line if 0 < len(first_line) <= 90 else fallback_title
+    return ParsedDocument(text, title, blocks)
+
+
+def parse_pdf(data: bytes, fallback_title: str) -> ParsedDocument:
+    """Text per page with pypdf; every block keeps its page number (1-based)."""
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnusableFileError("Le PDF est protégé par un mot de passe : enregistrez-le sans protection.",
+                                    "encrypted_pdf")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except FileNotDecryptedError as exc:
+        raise UnusableFileError("Le PDF est protégé par un mot de passe : enregistrez-le sans protection.",
+                                "encrypted_pdf") from exc
+    except PdfReadError as exc:
+        raise ParseError(f"Le PDF est illisible ou endommagé ({exc}).") from exc
+    if sum(len(p.strip()) for p in pages) < 20 * max(1, len(pages)) // 2:
+        raise UnusableFileError("Le PDF ne contient pas de texte (document scanné ?) : exportez-le avec son texte.",
+                                "no_text_layer")
+    parts: list[str] = []
+    blocks: list[Block] = []
+    path: list[str] = []
+    offset = 0
+    for number, page_text in enumerate(pages, start=1):
+        page_text = page_text.replace("\r\n", "\n")
+        if parts:
+            parts.append("\n\n")
+            offset += 2
+        # a page break is not a paragraph break for the heading tracker, so the path carries over
+        path = _text_blocks(page_text, offset, path, number, blocks)
+        parts.append(page_text)
+        offset += len(page_text)
+    meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    first_line = next((ln.strip() for p in pages for ln in p.split("\n") if ln.strip()), "")
+    title = str(meta_title).strip() or (first_line if len(first_line) <= 90 else fallback_title)
+    return ParsedDocument("".join(parts), title, blocks, pages=len(pages))
+
+
+def parse_docx(data: bytes, fallback_title: str) -> ParsedDocument:
+    """Word headings (Heading/Titre N styles) become the section path; tables become rows of cells."""
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    builder = _Builder()
+    path: list[str] = []
+    title = (document.core_properties.title or "").strip()
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = docx.text.paragraph.Paragraph(child, document)
+            style = (para.style.name if para.style is not None else "") or ""
+            text = para.text.strip()
+            match = re.match(r"(?:Heading|Titre)\s*(\d)", style)
+            if style == "Title" and text:
+                title = title or text
+            elif match and text:
+                level = int(match.group(1))
+                path = path[: level - 1] + [text]
+            elif text:
+                kind: BlockKind = "code" if "code" in style.lower() else "text"
+                builder.add(text, tuple(path), kind)
+        elif tag == "tbl":
+            table = docx.table.Table(child, document)
+            rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+            builder.add("\n".join(rows), tuple(path))
+    return ParsedDocument(builder.text, title or fallback_title, builder.blocks)
+
+
+def parse_html(html: str, fallback_title: str) -> ParsedDocument:
+    """h1-h6 become the section path; p, li, pre, table, blockquote become blocks; scripts and menus dropped."""
+    from bs4 import BeautifulSoup, Tag
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "nav", "header", "footer", "noscript", "template", "form"]):
+        tag.decompose()
+    builder = _Builder()
+    path: list[str] = []
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    root = soup.body or soup
+    wanted = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "blockquote", "dd", "dt"]
+    for element in root.find_all(wanted):
+        if not isinstance(element, Tag) or element.find_parent(["pre", "table", "li", "blockquote"]):
+            continue
+        name = element.name
+        if name[0] == "h" and name[1:].isdigit():
+            text = element.get_text(" ", strip=True)
+            if not text:
+                continue
+            level = int(name[1])
+            if level == 1 and not title:
+                title = text
+            path = path[: max(0, level - 2)] + [text] if level > 1 else []
+        elif name == "pre":
+            builder.add(element.get_text(), tuple(path), "code")
+        elif name == "table":
+            rows = [" | ".join(c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"]))
+                    for tr in element.find_all("tr")]
+            builder.add("\n".join(rows), tuple(path))
+        else:
+            builder.add(re.sub(r"[ \t]+", " ", element.get_text(" ", strip=True)), tuple(path))
+    return ParsedDocument(builder.text, title or fallback_title, builder.blocks)

@@ -1,0 +1,107 @@
+"""French-aware text analysis and BM25-style sparse vectors (term weights; Qdrant applies the IDF)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+# Elided articles and pronouns: "l'arbre" -> "arbre", "qu'est" -> "est".
+_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z0-9_]+")
+
+# French stop words (folded, without accents) plus chat filler that carries no topic.
+STOP_WORDS = frozenset(
+    """
+    a ai aie aient aies ait alors au aucun aussi autre aux avaient avais avait avant avec avez aviez avions avoir
+    avons ayant bon car ce ceci cela celle celles celui ces cet cette ceux chaque ci comme comment dans de des du
+    donc dont elle elles en encore es est et etaient etais etait etant ete etes etions etre eu eux fait faire fais
+    faut ici il ils je la le les leur leurs lui ma mais me meme mes moi mon ne ni nos notre nous on ont ou par pas
+    peu peut plus pour pourquoi quand que quel quelle quelles quels qui quoi sa sans se ses si sien soi soit son
+    sont sous suis sur ta te tes toi ton tous tout toute toutes tres tu un une vos votre vous vu y
+    svp stp merci bonjour salut coucou aide aidez explique expliquer expliquez moi dire dis peux pouvez veux
+    voudrais sais sait c est quoi koi ca comprends comprend pas trop bien
+    """.split()
+)
+
+_stemmer = snowballstemmer.stemmer("french")
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: "Élève" -> "eleve"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=65536)
+def _stem(token: str) -> str:
+    return str(_stemmer.stemWord(token))
+
+
+def analyze(text: str) -> list[str]:
+    """Terms of a French text: elisions removed, folded, stop words dropped, Snowball-stemmed."""
+    text = _ELISION.sub(" ", text)
+    tokens = _TOKEN.findall(fold(text))
+    return [_stem(t) for t in tokens if t not in STOP_WORDS and (len(t) > 1 or t.isdigit())]
+
+
+def term_id(term: str) -> int:
+    """A stable 31-bit index for a term (crc32), identical across processes and machines."""
+    return zlib.crc32(term.encode("utf-8")) & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A sparse vector: sorted term indices and their weights."""
+
+    indices: list[int]
+    values: list[float]
+
+
+class SparseEncoder:
+    """BM25 term-frequency weights over French terms; the collection's IDF modifier supplies the IDF part.
+
+    Args:
+        k1: term-frequency saturation.
+        b: length normalisation (0 none, 1 full).
+        avg_len: expected document length in terms.
+
+    Example:
+        >>> enc = SparseEncoder()
+        >>> enc.encode_query("C'est quoi une pile ?").indices == [term_id("pil")]
+        True
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75, avg_len: float = 120.0) -> None:
+        if k1 < 0:
+            raise ValueError(f"k1 must be >= 0. Currently, k1 is {k1}")
+        if not 0 <= b <= 1:
+            raise ValueError(f"b must be between 0 and 1. Currently, b is {b}")
+        if avg_len <= 0:
+            raise ValueError(f"avg_len must be > 0. Currently, avg_len is {avg_len}")
+        self.k1, self.b, self.avg_len = k1, b, avg_len
+
+    def encode_document(self, text: str) -> Sparse:
+        """BM25 TF weight of every term of a passage."""
+        terms = analyze(text)
+        counts = Counter(terms)
+        norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg_len)
+        weights: dict[int, float] = {}
+        for term, tf in counts.items():
+            idx = term_id(term)
+            weights[idx] = weights.get(idx, 0.0) + tf * (self.k1 + 1) / (tf + norm)
+        return _to_sparse(weights)
+
+    def encode_query(self, text: str) -> Sparse:
+        """Each distinct query term weighs 1; IDF comes from the collection."""
+        return _to_sparse({term_id(t): 1.0 for t in analyze(text)})
+
+
+def _to_sparse(weights: dict[int, float]) -> Sparse:
+    indices = sorted(weights)
+    return Sparse(indices, [weights[i] for i in indices])
