@@ -1,0 +1,1 @@
+"""Evaluation: gold datasets, quality metrics and performance benchmarks."""

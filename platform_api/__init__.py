@@ -1,0 +1,1 @@
+"""The platform API (FastAPI): users, courses, progress, assessments, uploads, ARIA endpoints."""
