@@ -24,10 +24,18 @@ from knowledge.store import ChunkPoint, EdgeStore
 from knowledge.text import SparseEncoder
 
 BENCH_QUERIES = [
-    "c'est quoi une pile ?", "comment convertir un nombre en binaire", "pourquoi 0.1 + 0.2 ne fait pas 0.3",
-    "explique le tri par insertion", "c koi un arbre binaire de recherche", "différence entre GET et POST",
-    "comment marche le protocole RIP", "à quoi sert une clé étrangère", "c'est quoi la récursivité",
-    "comment on parcourt un graphe en largeur", "qu'est-ce que le complément à deux", "algorithme glouton rendu monnaie",
+    "c'est quoi une pile ?",
+    "comment convertir un nombre en binaire",
+    "pourquoi 0.1 + 0.2 ne fait pas 0.3",
+    "explique le tri par insertion",
+    "c koi un arbre binaire de recherche",
+    "différence entre GET et POST",
+    "comment marche le protocole RIP",
+    "à quoi sert une clé étrangère",
+    "c'est quoi la récursivité",
+    "comment on parcourt un graphe en largeur",
+    "qu'est-ce que le complément à deux",
+    "algorithme glouton rendu monnaie",
 ]
 
 
@@ -50,6 +58,7 @@ def bench_ingest(corpus: list[Path], out: Path, console: Console, embedder: Embe
     """Parse pages/s, embed chunks/s and end-to-end ingest chunks/s into a temporary embedded store."""
     settings = IngestSettings()
     files = discover(corpus)
+    console.print(f"{len(files)} fichiers à analyser puis ingérer…")
     embedder = embedder or build_embedder(KnowledgeSettings())
     # parse only
     pages = 0
@@ -101,9 +110,18 @@ def bench_search(sizes: list[int], n_queries: int, out: Path, console: Console) 
         for path, source in files[: max(1, len(files))]:
             parsed = parse_bytes(path, path.read_bytes())
             for chunk in ingestor.chunker.chunk(parsed):
-                base.append((embedding_text(parsed.title, chunk.section_path, chunk.text), [], {
-                    "text": chunk.text, "section_path": list(chunk.section_path), "source": source,
-                    "title": parsed.title}))
+                base.append(
+                    (
+                        embedding_text(parsed.title, chunk.section_path, chunk.text),
+                        [],
+                        {
+                            "text": chunk.text,
+                            "section_path": list(chunk.section_path),
+                            "source": source,
+                            "title": parsed.title,
+                        },
+                    )
+                )
         console.print(f"{len(base)} passages réels à vectoriser pour remplir les collections…")
         vectors = embedder.embed_documents([b[0] for b in base])
         sparse_vecs = [sparse.encode_document(b[0]) for b in base]
@@ -115,11 +133,18 @@ def bench_search(sizes: list[int], n_queries: int, out: Path, console: Console) 
             for i in range(size):
                 j = i % len(base)
                 dense = vectors[j] if i < len(base) else [v + rng.gauss(0, 0.01) for v in vectors[j]]
-                payload = {**base[j][2], "doc_id": f"d{i // 20}", "doc_version": 1, "chunk_index": i % 20,
-                           "state": "live", "level": [rng.choice(["premiere", "terminale"])],
-                           "visibility": rng.choice(["public", "public", "class", "private"]),
-                           "class_ids": [f"c{rng.randrange(50)}"], "owner_id": f"u{rng.randrange(200)}",
-                           "content_type": rng.choice(["cours", "cours", "exercice", "corrige"])}
+                payload = {
+                    **base[j][2],
+                    "doc_id": f"d{i // 20}",
+                    "doc_version": 1,
+                    "chunk_index": i % 20,
+                    "state": "live",
+                    "level": [rng.choice(["premiere", "terminale"])],
+                    "visibility": rng.choice(["public", "public", "class", "private"]),
+                    "class_ids": [f"c{rng.randrange(50)}"],
+                    "owner_id": f"u{rng.randrange(200)}",
+                    "content_type": rng.choice(["cours", "cours", "exercice", "corrige"]),
+                }
                 points.append(ChunkPoint(f"00000000-0000-4000-8000-{i:012d}", dense, sparse_vecs[j], payload))
                 if len(points) == 512:
                     store.upsert(points)
@@ -129,8 +154,9 @@ def bench_search(sizes: list[int], n_queries: int, out: Path, console: Console) 
             kb = KnowledgeBase(store, embedder, sparse)
             scopes = {
                 "no_filter": SearchScope(unrestricted=True),
-                "student_filter": SearchScope(levels=("terminale",), user_id="u3", class_ids=("c7",),
-                                              exclude_content_types=("corrige",)),
+                "student_filter": SearchScope(
+                    levels=("terminale",), user_id="u3", class_ids=("c7",), exclude_content_types=("corrige",)
+                ),
             }
             figures: dict[str, Any] = {}
             for name, scope in scopes.items():
@@ -142,8 +168,10 @@ def bench_search(sizes: list[int], n_queries: int, out: Path, console: Console) 
                     t0 = time.perf_counter()
                     kb.search(q, 5, scope)
                     latencies.append((time.perf_counter() - t0) * 1000)
-                figures[name] = {"p50_ms": round(statistics.median(latencies), 2),
-                                 "p95_ms": round(percentile(latencies, 95), 2)}
+                figures[name] = {
+                    "p50_ms": round(statistics.median(latencies), 2),
+                    "p95_ms": round(percentile(latencies, 95), 2),
+                }
             t0 = time.perf_counter()
             for i in range(n_queries):
                 embedder.embed_query(BENCH_QUERIES[i % len(BENCH_QUERIES)] + f" {i}")

@@ -31,8 +31,17 @@ def load_questions(folder: Path = DATASETS / "curriculum") -> list[GoldQuestion]
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row: dict[str, Any] = json.loads(line)
-                out.append(GoldQuestion(row["id"], row["question"], row["level"], row["gold"], row["keywords"],
-                                        row["answer"], row.get("history") or []))
+                out.append(
+                    GoldQuestion(
+                        row["id"],
+                        row["question"],
+                        row["level"],
+                        row["gold"],
+                        row["keywords"],
+                        row["answer"],
+                        row.get("history") or [],
+                    )
+                )
     return out
 
 

@@ -16,7 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
@@ -173,13 +173,27 @@ def _job(row: sqlite3.Row) -> Job:
 Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
 
 
+class JobQueue(Protocol):
+    """What a worker needs from where jobs are kept (this SQLite file, or the platform's SQL tables)."""
+
+    def claim(self) -> Job | None: ...
+
+    def progress(self, job_id: str, done: int, total: int) -> None: ...
+
+    def finish(self, job_id: str, status: JobStatus, result: dict[str, Any] | None, error: str | None) -> None: ...
+
+    def requeue_interrupted(self) -> int: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+
 class Worker:
     """Runs queued jobs with a handler; in a background thread (``start``) or until the queue is empty (``drain``).
 
     The handler returns a result dict; a result with ``status == "failed"`` or an exception fails the job.
     """
 
-    def __init__(self, store: JobStore, handler: Handler, poll_seconds: float = 0.5) -> None:
+    def __init__(self, store: JobQueue, handler: Handler, poll_seconds: float = 0.5) -> None:
         self.store = store
         self.handler = handler
         self.poll_seconds = poll_seconds

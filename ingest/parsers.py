@@ -17,8 +17,15 @@ from ingest.errors import ParseError, UnusableFileError
 from knowledge.course_files import split_front_matter
 
 BlockKind = Literal["text", "code"]
-SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".pdf": "pdf", ".docx": "docx", ".html": "html",
-             ".htm": "html", ".txt": "text"}
+SUPPORTED = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -72,26 +79,32 @@ def check_file(path: Path, data: bytes, max_bytes: int) -> str:
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:
         allowed = ", ".join(sorted(SUPPORTED))
-        raise UnusableFileError(f"Type de fichier non pris en charge ({path.suffix or 'sans extension'}) : "
-                                f"formats acceptés {allowed}.", "unsupported_type")
+        raise UnusableFileError(
+            f"Type de fichier non pris en charge ({path.suffix or 'sans extension'}) : formats acceptés {allowed}.",
+            "unsupported_type",
+        )
     if not data:
         raise UnusableFileError("Le fichier est vide (0 octet).", "empty_file")
     if len(data) > max_bytes:
-        raise UnusableFileError(f"Le fichier dépasse la taille maximale ({len(data) / 1e6:.1f} Mo > "
-                                f"{max_bytes / 1e6:.0f} Mo).", "file_too_large")
+        raise UnusableFileError(
+            f"Le fichier dépasse la taille maximale ({len(data) / 1e6:.1f} Mo > {max_bytes / 1e6:.0f} Mo).",
+            "file_too_large",
+        )
     is_pdf, is_zip = data.startswith(b"%PDF-"), data.startswith(b"PK\x03\x04")
     if fmt == "pdf" and not is_pdf:
         raise UnusableFileError("L'extension est .pdf mais le contenu n'est pas un PDF.", "type_mismatch")
     if fmt == "docx":
         if not is_zip:
-            raise UnusableFileError("L'extension est .docx mais le contenu n'est pas un document Word.",
-                                    "type_mismatch")
+            raise UnusableFileError(
+                "L'extension est .docx mais le contenu n'est pas un document Word.", "type_mismatch"
+            )
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 zf.getinfo("word/document.xml")
         except (KeyError, zipfile.BadZipFile) as exc:
-            raise UnusableFileError("Le fichier .docx est invalide ou n'est pas un document Word.",
-                                    "type_mismatch") from exc
+            raise UnusableFileError(
+                "Le fichier .docx est invalide ou n'est pas un document Word.", "type_mismatch"
+            ) from exc
     if fmt in ("markdown", "html", "text") and (is_pdf or is_zip or b"\x00" in data[:8192]):
         raise UnusableFileError(f"L'extension est {path.suffix} mais le contenu est binaire.", "type_mismatch")
     return fmt
@@ -200,9 +213,7 @@ def _heading_level(line: str) -> int:
     return 1 + match.group(1).count(".") if match else 1
 
 
-def _text_blocks(
-    text: str, offset: int, path: list[str], page: int | None, blocks: list[Block]
-) -> list[str]:
+def _text_blocks(text: str, offset: int, path: list[str], page: int | None, blocks: list[Block]) -> list[str]:
     """Split ``text`` (at ``offset`` of the document) into paragraph blocks, tracking heading-like lines."""
     for match in re.finditer(r"(?:[^\n]+\n?)+", text):
         para = match.group(0)
@@ -239,17 +250,20 @@ def parse_pdf(data: bytes, fallback_title: str) -> ParsedDocument:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise UnusableFileError("Le PDF est protégé par un mot de passe : enregistrez-le sans protection.",
-                                    "encrypted_pdf")
+            raise UnusableFileError(
+                "Le PDF est protégé par un mot de passe : enregistrez-le sans protection.", "encrypted_pdf"
+            )
         pages = [page.extract_text() or "" for page in reader.pages]
     except FileNotDecryptedError as exc:
-        raise UnusableFileError("Le PDF est protégé par un mot de passe : enregistrez-le sans protection.",
-                                "encrypted_pdf") from exc
+        raise UnusableFileError(
+            "Le PDF est protégé par un mot de passe : enregistrez-le sans protection.", "encrypted_pdf"
+        ) from exc
     except PdfReadError as exc:
         raise ParseError(f"Le PDF est illisible ou endommagé ({exc}).") from exc
     if sum(len(p.strip()) for p in pages) < 20 * max(1, len(pages)) // 2:
-        raise UnusableFileError("Le PDF ne contient pas de texte (document scanné ?) : exportez-le avec son texte.",
-                                "no_text_layer")
+        raise UnusableFileError(
+            "Le PDF ne contient pas de texte (document scanné ?) : exportez-le avec son texte.", "no_text_layer"
+        )
     parts: list[str] = []
     blocks: list[Block] = []
     path: list[str] = []
@@ -272,6 +286,8 @@ def parse_pdf(data: bytes, fallback_title: str) -> ParsedDocument:
 def parse_docx(data: bytes, fallback_title: str) -> ParsedDocument:
     """Word headings (Heading/Titre N styles) become the section path; tables become rows of cells."""
     import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
     document = docx.Document(io.BytesIO(data))
     builder = _Builder()
@@ -281,7 +297,7 @@ def parse_docx(data: bytes, fallback_title: str) -> ParsedDocument:
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            para = docx.text.paragraph.Paragraph(child, document)
+            para = Paragraph(child, document)
             style = (para.style.name if para.style is not None else "") or ""
             text = para.text.strip()
             match = re.match(r"(?:Heading|Titre)\s*(\d)", style)
@@ -294,7 +310,7 @@ def parse_docx(data: bytes, fallback_title: str) -> ParsedDocument:
                 kind: BlockKind = "code" if "code" in style.lower() else "text"
                 builder.add(text, tuple(path), kind)
         elif tag == "tbl":
-            table = docx.table.Table(child, document)
+            table = Table(child, document)
             rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
             builder.add("\n".join(rows), tuple(path))
     return ParsedDocument(builder.text, title or fallback_title, builder.blocks)
@@ -328,8 +344,10 @@ def parse_html(html: str, fallback_title: str) -> ParsedDocument:
         elif name == "pre":
             builder.add(element.get_text(), tuple(path), "code")
         elif name == "table":
-            rows = [" | ".join(c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"]))
-                    for tr in element.find_all("tr")]
+            rows = [
+                " | ".join(c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"]))
+                for tr in element.find_all("tr")
+            ]
             builder.add("\n".join(rows), tuple(path))
         else:
             builder.add(re.sub(r"[ \t]+", " ", element.get_text(" ", strip=True)), tuple(path))

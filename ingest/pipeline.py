@@ -119,9 +119,21 @@ class Ingestor:
     def fingerprint(self, data: bytes, options: DocumentOptions) -> str:
         """Changes whenever the file, its options, the model or the chunking change."""
         h = hashlib.sha256(data)
-        h.update(json.dumps([options.levels, options.visibility, options.owner_id, sorted(options.class_ids),
-                             options.course, self.embedder.name, self.chunker.max_tokens,
-                             self.chunker.overlap_tokens, PIPELINE_VERSION]).encode())
+        h.update(
+            json.dumps(
+                [
+                    options.levels,
+                    options.visibility,
+                    options.owner_id,
+                    sorted(options.class_ids),
+                    options.course,
+                    self.embedder.name,
+                    self.chunker.max_tokens,
+                    self.chunker.overlap_tokens,
+                    PIPELINE_VERSION,
+                ]
+            ).encode()
+        )
         return h.hexdigest()
 
     def live_version(self, doc_id: str) -> dict[str, Any] | None:
@@ -140,13 +152,18 @@ class Ingestor:
         except IngestError as exc:
             result = IngestResult(source, "failed", options.doc_id, reason=exc.reason, code=exc.code)
         except OSError as exc:
-            result = IngestResult(source, "failed", options.doc_id, reason=f"Lecture impossible : {exc.strerror}",
-                                  code="unreadable")
+            result = IngestResult(
+                source, "failed", options.doc_id, reason=f"Lecture impossible : {exc.strerror}", code="unreadable"
+            )
         result.seconds = time.perf_counter() - started
         return result
 
     def ingest_bytes(
-        self, filename: str, data: bytes, source: str, options: DocumentOptions,
+        self,
+        filename: str,
+        data: bytes,
+        source: str,
+        options: DocumentOptions,
         progress: ProgressCallback | None = None,
     ) -> IngestResult:
         """Ingest a file's bytes; raises :class:`IngestError` for an unusable file."""
@@ -179,10 +196,12 @@ class Ingestor:
             sparse = [self.sparse.encode_document(t) for t in texts]
             timings["embed"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.store.upsert([
-                ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c))
-                for c, d, s in zip(part, dense, sparse, strict=True)
-            ])
+            self.store.upsert(
+                [
+                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c))
+                    for c, d, s in zip(part, dense, sparse, strict=True)
+                ]
+            )
             timings["upsert"] += time.perf_counter() - t0
             if progress:
                 progress(min(offset + batch, len(chunks)), len(chunks))

@@ -94,8 +94,10 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(threads)
         self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.name = name or f"st-{path.name}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        dim, max_tokens = self._model.get_sentence_embedding_dimension(), self._model.max_seq_length
+        if dim is None or max_tokens is None:
+            raise ValueError(f"the model at {str(path)!r} does not say its dimension or maximum length")
+        self.dim, self.max_tokens = int(dim), int(max_tokens)
 
     @classmethod
     def minilm(cls, threads: int | None = None) -> SentenceTransformerEmbedder:
@@ -139,7 +141,8 @@ class HashEmbedder:
             digest = hashlib.blake2b(padded[i : i + 3].encode(), digest_size=4).digest()
             vec[int.from_bytes(digest, "little") % self.dim] += 1.0
         norm = float(np.linalg.norm(vec)) or 1.0
-        return (vec / norm).tolist()
+        out: list[float] = (vec / norm).tolist()
+        return out
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         return [self._vector(t) for t in texts]

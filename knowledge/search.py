@@ -98,9 +98,9 @@ class KnowledgeBase:
         self.embedder = embedder
         self.sparse = sparse or SparseEncoder()
 
-    def search(self, query: str, k: int = 5, scope: SearchScope | None = None, prefetch: int | None = None) -> list[
-        SearchHit
-    ]:
+    def search(
+        self, query: str, k: int = 5, scope: SearchScope | None = None, prefetch: int | None = None
+    ) -> list[SearchHit]:
         """The ``k`` best live chunks for ``query`` within ``scope``."""
         if k < 1:
             raise ValueError(f"k must be >= 1. Currently, k is {k}")

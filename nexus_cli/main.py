@@ -105,17 +105,31 @@ def ingest(
     if resumed:
         console.print(f"{resumed} tâche(s) interrompue(s) reprise(s).")
     for path, source in files:
-        jobs.enqueue({"path": str(path.resolve()), "source": source, "levels": list(options.levels),
-                      "visibility": options.visibility, "owner_id": options.owner_id,
-                      "class_ids": list(options.class_ids)})
+        jobs.enqueue(
+            {
+                "path": str(path.resolve()),
+                "source": source,
+                "levels": list(options.levels),
+                "visibility": options.visibility,
+                "owner_id": options.owner_id,
+                "class_ids": list(options.class_ids),
+            }
+        )
     runtime = _runtime()
     ingestor = Ingestor(runtime.store, runtime.embedder, IngestSettings())
     handle = ingest_handler(ingestor)
     results: list[IngestResult] = []
     chunks_done = 0
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task("fichiers", total=len(jobs.list("queued", limit=100_000)), rate="")
 
         def counted(job: Job, progress: Any) -> dict[str, Any]:
@@ -170,7 +184,9 @@ def search(
         return
     for rank, hit in enumerate(hits, start=1):
         where = " > ".join([hit.title, *hit.section_path]) + (f" (p. {hit.page})" if hit.page else "")
-        console.print(f"[bold][{rank}][/bold] {where}  [dim]{hit.source} · score {hit.score:.4f}[/dim]", highlight=False)
+        console.print(
+            f"[bold][{rank}][/bold] {where}  [dim]{hit.source} · score {hit.score:.4f}[/dim]", highlight=False
+        )
         snippet = " ".join(hit.text.split())
         console.print(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False)
 
@@ -240,8 +256,9 @@ def jobs_list(status: Annotated[str | None, typer.Option(help="queued, running, 
     for col in ("id", "statut", "fichier", "progression", "erreur"):
         table.add_column(col)
     for job in store.list(status, limit=1000):  # type: ignore[arg-type]
-        table.add_row(job.id[:12], job.status, job.params.get("source", ""), f"{job.progress}/{job.total}",
-                      job.error or "")
+        table.add_row(
+            job.id[:12], job.status, job.params.get("source", ""), f"{job.progress}/{job.total}", job.error or ""
+        )
     console.print(table)
 
 

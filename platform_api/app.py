@@ -21,13 +21,16 @@ def create_app(settings: KnowledgeSettings | None = None, runtime: KnowledgeRunt
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or await anyio.to_thread.run_sync(open_knowledge, settings or KnowledgeSettings())
-        app.state.knowledge = rt
+        if runtime is not None:
+            app.state.knowledge = runtime
+            yield
+            return
+        owned = await anyio.to_thread.run_sync(open_knowledge, settings or KnowledgeSettings())
+        app.state.knowledge = owned
         try:
             yield
         finally:
-            if runtime is None:
-                rt.close()
+            owned.close()
 
     app = FastAPI(title="ARIA — Nexus Réussite", lifespan=lifespan)
 
@@ -62,10 +65,14 @@ def create_app(settings: KnowledgeSettings | None = None, runtime: KnowledgeRunt
         if q.strip():
             rt: KnowledgeRuntime = request.app.state.knowledge
             hits = await anyio.to_thread.run_sync(lambda: rt.kb.search(q[:500], 5, SearchScope()))
-            items = "".join(
-                f"<li><strong>{html.escape(' > '.join([h.title, *h.section_path]))}</strong>"
-                f"<p>{html.escape(h.text[:400])}…</p></li>" for h in hits
-            ) or "<li>Aucun passage trouvé.</li>"
+            items = (
+                "".join(
+                    f"<li><strong>{html.escape(' > '.join([h.title, *h.section_path]))}</strong>"
+                    f"<p>{html.escape(h.text[:400])}…</p></li>"
+                    for h in hits
+                )
+                or "<li>Aucun passage trouvé.</li>"
+            )
             results = f"<ol>{items}</ol>"
         return (
             "<!doctype html><html lang='fr'><head><meta charset='utf-8'><meta name='viewport' "

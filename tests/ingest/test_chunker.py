@@ -18,10 +18,13 @@ def word_tokens(text: str) -> int:
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàç", min_size=1, max_size=12)
 sentences = st.lists(words, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
 paragraphs = st.lists(sentences, min_size=1, max_size=8).map(" ".join)
-code = st.lists(words, min_size=1, max_size=30).map(lambda ws: "```python\n" + "\n".join(f"x = '{w}'" for w in ws)
-                                                    + "\n```")
-sections = st.tuples(st.sampled_from(["## Cours", "### Définition", "## Exercices", "#### Détail"]),
-                     st.lists(st.one_of(paragraphs, code), min_size=1, max_size=5))
+code = st.lists(words, min_size=1, max_size=30).map(
+    lambda ws: "```python\n" + "\n".join(f"x = '{w}'" for w in ws) + "\n```"
+)
+sections = st.tuples(
+    st.sampled_from(["## Cours", "### Définition", "## Exercices", "#### Détail"]),
+    st.lists(st.one_of(paragraphs, code), min_size=1, max_size=5),
+)
 documents = st.lists(sections, min_size=1, max_size=6).map(
     lambda secs: "# Titre\n\n" + "\n\n".join(h + "\n\n" + "\n\n".join(blocks) for h, blocks in secs) + "\n"
 )

@@ -61,7 +61,8 @@ def test_markdown_sections_code_and_front_matter() -> None:
     assert doc.title == "Les files"
     assert doc.metadata["level"] == "terminale"
     paths = [b.section_path for b in doc.blocks]
-    assert ("Cours", "Définition") in paths and ("Exercices",) in paths
+    assert ("Cours", "Définition") in paths
+    assert ("Exercices",) in paths
     code = [b for b in doc.blocks if b.kind == "code"]
     assert len(code) == 1
     assert doc.text[code[0].start : code[0].end].endswith("return 1\n```")  # blank line inside kept whole
@@ -74,8 +75,9 @@ def test_markdown_offsets_index_the_file() -> None:
 
 
 def test_pdf_keeps_page_numbers_and_detects_headings() -> None:
-    data = make_pdf([["Chapitre 1 : les piles", "Une pile est une structure LIFO."],
-                     ["Exercice 2", "Ecrire une fonction depiler."]])
+    data = make_pdf(
+        [["Chapitre 1 : les piles", "Une pile est une structure LIFO."], ["Exercice 2", "Ecrire une fonction depiler."]]
+    )
     doc = parse_bytes(Path("cours.pdf"), data)
     assert doc.pages == 2
     by_page = {b.page: b for b in doc.blocks}
@@ -111,11 +113,14 @@ def test_docx_headings_and_tables() -> None:
 
 
 def test_html_drops_scripts_and_tracks_headings() -> None:
-    html = ("<html><head><title>HTTP</title><script>alert(1)</script></head><body><nav>menu</nav>"
-            "<h1>HTTP</h1><h2>Requêtes</h2><p>Une requête GET demande une ressource.</p>"
-            "<pre>GET / HTTP/1.1</pre></body></html>")
+    html = (
+        "<html><head><title>HTTP</title><script>alert(1)</script></head><body><nav>menu</nav>"
+        "<h1>HTTP</h1><h2>Requêtes</h2><p>Une requête GET demande une ressource.</p>"
+        "<pre>GET / HTTP/1.1</pre></body></html>"
+    )
     doc = parse_bytes(Path("http.html"), html.encode())
-    assert "alert" not in doc.text and "menu" not in doc.text
+    assert "alert" not in doc.text
+    assert "menu" not in doc.text
     assert doc.title == "HTTP"
     assert doc.blocks[0].section_path == ("Requêtes",)
     assert doc.blocks[1].kind == "code"

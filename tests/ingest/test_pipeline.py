@@ -13,7 +13,9 @@ from knowledge.search import KnowledgeBase, SearchScope
 from knowledge.store import ChunkPoint, EdgeStore, Filter, Match
 
 V1 = "# Les piles\n\n## Cours\n\n" + "\n\n".join(f"Paragraphe {i} : une pile est LIFO, version une." for i in range(30))
-V2 = "# Les piles\n\n## Cours\n\n" + "\n\n".join(f"Paragraphe {i} : une pile est LIFO, version deux." for i in range(30))
+V2 = "# Les piles\n\n## Cours\n\n" + "\n\n".join(
+    f"Paragraphe {i} : une pile est LIFO, version deux." for i in range(30)
+)
 
 
 def texts(kb: KnowledgeBase, query: str = "pile LIFO version", k: int = 50) -> list[str]:
@@ -24,11 +26,15 @@ def test_second_run_skips_and_a_change_replaces(tmp_path: Path, ingestor: Ingest
     path = tmp_path / "piles.md"
     path.write_text(V1)
     first = ingestor.ingest_file(path, "piles.md")
-    assert first.status == "ingested" and first.version == 1 and first.chunks > 2
+    assert first.status == "ingested"
+    assert first.version == 1
+    assert first.chunks > 2
     assert ingestor.ingest_file(path, "piles.md").status == "skipped"
     path.write_text(V2)
     second = ingestor.ingest_file(path, "piles.md")
-    assert second.status == "ingested" and second.version == 2 and second.doc_id == first.doc_id
+    assert second.status == "ingested"
+    assert second.version == 2
+    assert second.doc_id == first.doc_id
     assert edge_store.count() == second.chunks  # the old version is gone
     kb = KnowledgeBase(edge_store, ingestor.embedder)
     assert all("version deux" in t for t in texts(kb))
@@ -51,8 +57,9 @@ class FailingStore:
         return getattr(self.inner, name)
 
 
-def test_failure_mid_upsert_keeps_the_previous_version(tmp_path: Path, ingestor: Ingestor,
-                                                        edge_store: EdgeStore) -> None:
+def test_failure_mid_upsert_keeps_the_previous_version(
+    tmp_path: Path, ingestor: Ingestor, edge_store: EdgeStore
+) -> None:
     path = tmp_path / "piles.md"
     path.write_text(V1)
     ok = ingestor.ingest_file(path, "piles.md")
@@ -83,13 +90,16 @@ def test_bad_files_fail_alone(tmp_path: Path, ingestor: Ingestor) -> None:
     results = {src: ingestor.ingest_file(p, src) for p, src in discover([tmp_path])}
     assert set(results) == {"ok.md", "vide.txt", "faux.pdf"}
     assert results["ok.md"].status == "ingested"
-    assert results["vide.txt"].code == "empty_file" and results["faux.pdf"].code == "type_mismatch"
+    assert results["vide.txt"].code == "empty_file"
+    assert results["faux.pdf"].code == "type_mismatch"
 
 
 def test_options_reach_the_payload_and_the_filters(tmp_path: Path, ingestor: Ingestor, edge_store: EdgeStore) -> None:
     path = tmp_path / "cours.md"
-    path.write_text("# Arbres\n\n## Exercices\n\n### Exercice 1\n\nCalculer la hauteur.\n\n## Corrigés\n\n"
-                    "### Corrigé de l'exercice 1\n\nLa hauteur vaut 3.\n")
+    path.write_text(
+        "# Arbres\n\n## Exercices\n\n### Exercice 1\n\nCalculer la hauteur.\n\n## Corrigés\n\n"
+        "### Corrigé de l'exercice 1\n\nLa hauteur vaut 3.\n"
+    )
     options = DocumentOptions(levels=("terminale",), visibility="class", owner_id="t1", class_ids=("c1",))
     result = ingestor.ingest_file(path, "cours.md", options)
     payloads = list(edge_store.scroll())
@@ -122,7 +132,9 @@ def test_jobs_survive_a_crash_and_can_be_retried(tmp_path: Path, ingestor: Inges
     job = store.enqueue({"path": str(tmp_path / "a.md"), "source": "a.md"})
     bad = store.enqueue({"path": str(tmp_path / "absent.md"), "source": "absent.md"})
     claimed = store.claim()  # a worker takes a job, then the process dies
-    assert claimed is not None and claimed.id == job.id and claimed.status == "running"
+    assert claimed is not None
+    assert claimed.id == job.id
+    assert claimed.status == "running"
     reopened = JobStore(tmp_path / "jobs.sqlite")
     assert reopened.requeue_interrupted() == 1
 
@@ -130,8 +142,11 @@ def test_jobs_survive_a_crash_and_can_be_retried(tmp_path: Path, ingestor: Inges
         return ingestor.ingest_file(Path(job.params["path"]), job.params["source"], progress=progress).__dict__
 
     done = {j.id: j for j in Worker(reopened, handler).drain()}
-    assert done[job.id].status == "succeeded" and done[job.id].attempts == 2
+    assert done[job.id].status == "succeeded"
+    assert done[job.id].attempts == 2
     assert done[job.id].progress == done[job.id].total > 0
-    assert done[bad.id].status == "failed" and "Lecture impossible" in (done[bad.id].error or "")
-    assert reopened.retry(bad.id) and reopened.get(bad.id).status == "queued"  # type: ignore[union-attr]
+    assert done[bad.id].status == "failed"
+    assert "Lecture impossible" in (done[bad.id].error or "")
+    assert reopened.retry(bad.id)
+    assert reopened.get(bad.id).status == "queued"
     assert not reopened.retry(job.id)  # only failed jobs are retried

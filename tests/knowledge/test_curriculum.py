@@ -14,10 +14,24 @@ PROGRAMME = load_programme()
 BY_ID = {c.chapter_id: c for c in CHAPTERS}
 # Every rubric of both programmes has its data file.
 THEMES = {
-    "premiere": {"histoire", "types-de-base", "types-construits", "donnees-en-tables", "ihm-web", "architectures-os",
-                 "langages-programmation", "algorithmique"},
-    "terminale": {"histoire", "structures-de-donnees", "bases-de-donnees", "architectures-reseaux",
-                  "langages-programmation", "algorithmique"},
+    "premiere": {
+        "histoire",
+        "types-de-base",
+        "types-construits",
+        "donnees-en-tables",
+        "ihm-web",
+        "architectures-os",
+        "langages-programmation",
+        "algorithmique",
+    },
+    "terminale": {
+        "histoire",
+        "structures-de-donnees",
+        "bases-de-donnees",
+        "architectures-reseaux",
+        "langages-programmation",
+        "algorithmique",
+    },
 }
 
 
@@ -62,7 +76,8 @@ def test_gold_questions_point_at_real_headings() -> None:
     assert sum(bool(q.history) for q in questions) >= 20  # follow-ups are part of the set
     for q in questions:
         assert 3 <= len(q.keywords) <= 6, q.id
-        assert q.level in ("premiere", "terminale") and q.answer.strip(), q.id
+        assert q.level in ("premiere", "terminale"), q.id
+        assert q.answer.strip(), q.id
         for gold in q.gold:
             chapter = BY_ID.get(gold["chapter"])
             assert chapter is not None, (q.id, gold)

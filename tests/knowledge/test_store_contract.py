@@ -18,7 +18,15 @@ from knowledge.text import SparseEncoder
 EMB = HashEmbedder(dim=48)
 ENC = SparseEncoder()
 CORPUS = [
-    ("d1", "premiere", "public", [], None, "cours", "Une pile est une structure LIFO : on empile et on dépile au sommet."),
+    (
+        "d1",
+        "premiere",
+        "public",
+        [],
+        None,
+        "cours",
+        "Une pile est une structure LIFO : on empile et on dépile au sommet.",
+    ),
     ("d1", "premiere", "public", [], None, "exercice", "Écrire une fonction qui inverse une pile."),
     ("d2", "terminale", "public", [], None, "cours", "Une file est une structure FIFO : on enfile en queue."),
     ("d3", "terminale", "class", ["c1"], "t1", "corrige", "Corrigé : la pile vide renvoie une erreur."),
@@ -31,11 +39,26 @@ CORPUS = [
 def points() -> list[ChunkPoint]:
     out = []
     for i, (doc, level, vis, classes, owner, ctype, text) in enumerate(CORPUS):
-        payload = {"doc_id": doc, "doc_version": 1, "chunk_index": i, "state": "live", "level": [level],
-                   "visibility": vis, "class_ids": classes, "owner_id": owner, "content_type": ctype, "text": text,
-                   "source": f"{doc}.md", "title": doc, "section_path": ["Cours"]}
-        out.append(ChunkPoint(str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))), EMB.embed_query(text),
-                              ENC.encode_document(text), payload))
+        payload = {
+            "doc_id": doc,
+            "doc_version": 1,
+            "chunk_index": i,
+            "state": "live",
+            "level": [level],
+            "visibility": vis,
+            "class_ids": classes,
+            "owner_id": owner,
+            "content_type": ctype,
+            "text": text,
+            "source": f"{doc}.md",
+            "title": doc,
+            "section_path": ["Cours"],
+        }
+        out.append(
+            ChunkPoint(
+                str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))), EMB.embed_query(text), ENC.encode_document(text), payload
+            )
+        )
     return out
 
 
@@ -73,14 +96,16 @@ def test_access_scope_public_class_owner(store: VectorStore) -> None:
     anonymous = search(store, "pile arbres", SearchScope(), k=10)
     assert not any("Corrigé" in t or "privées" in t for t in anonymous)
     member = search(store, "pile", SearchScope(class_ids=("c1",)), k=10)
-    assert any("Corrigé" in t for t in member) and not any("privées" in t for t in member)
+    assert any("Corrigé" in t for t in member)
+    assert not any("privées" in t for t in member)
     owner = search(store, "arbres binaires", SearchScope(user_id="u9"), k=10)
     assert any("privées" in t for t in owner)
 
 
 def test_level_and_content_type_filters(store: VectorStore) -> None:
     hits = search(store, "pile file tri", SearchScope(levels=("premiere",), unrestricted=True), k=10)
-    assert hits and all(t in {c[6] for c in CORPUS if c[1] == "premiere"} for t in hits)
+    assert hits
+    assert all(t in {c[6] for c in CORPUS if c[1] == "premiere"} for t in hits)
     no_keys = search(store, "pile", SearchScope(class_ids=("c1",), exclude_content_types=("corrige",)), k=10)
     assert not any("Corrigé" in t for t in no_keys)
 

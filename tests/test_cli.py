@@ -1,0 +1,101 @@
+"""The ``nexus`` command on real files, the real default embedder and the embedded store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nexus_cli.main import app
+
+runner = CliRunner()
+
+PILES = """---
+title: Les piles
+level: terminale
+theme: structures-de-donnees
+programme_items: [T-SD-04]
+---
+
+# Les piles
+
+## Cours
+
+### Définition
+
+Une pile est une structure de données LIFO : le dernier élément empilé est le premier dépilé.
+
+### Implémentation
+
+On implémente une pile avec une liste Python : append pour empiler, pop pour dépiler.
+"""
+HTTP = "# Le protocole HTTP\n\n## Requêtes\n\nUne requête GET demande une ressource au serveur web.\n"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NEXUS_DATA_DIR", str(tmp_path / "data"))
+    docs = tmp_path / "cours"
+    (docs / "web").mkdir(parents=True)
+    (docs / "piles.md").write_text(PILES)
+    (docs / "web" / "http.md").write_text(HTTP)
+    return docs
+
+
+def test_ingest_search_stats_delete(workdir: Path) -> None:
+    first = runner.invoke(app, ["ingest", str(workdir)])
+    assert first.exit_code == 0, first.output
+    assert "ingérés" in first.output
+    again = runner.invoke(app, ["ingest", str(workdir)])
+    assert again.exit_code == 0
+    assert "│ ingérés             │        0" in again.output
+    assert "│        2 │" in again.output
+
+    found = runner.invoke(app, ["search", "pile LIFO dernier élément", "-k", "2", "--json"])
+    assert found.exit_code == 0, found.output
+    hits = json.loads(found.stdout)
+    assert hits[0]["doc_id"] == "terminale/structures-de-donnees/piles"
+    assert hits[0]["section_path"] == ["Cours", "Définition"]
+    assert set(hits[0]) == {"doc_id", "source", "title", "section_path", "page", "score", "text"}
+    http = json.loads(runner.invoke(app, ["search", "requête GET serveur", "--json"]).stdout)
+    assert http[0]["source"] == "web/http.md"  # the source path is relative to the folder given
+
+    stats = runner.invoke(app, ["kb", "stats"])
+    assert stats.exit_code == 0
+    assert "│         2 │" in stats.output
+
+    deleted = runner.invoke(app, ["kb", "delete", "terminale/structures-de-donnees/piles"])
+    assert deleted.exit_code == 0
+    after = json.loads(runner.invoke(app, ["search", "pile LIFO", "--json"]).stdout)
+    assert all(h["doc_id"] != "terminale/structures-de-donnees/piles" for h in after)
+
+
+def test_a_failed_file_fails_the_run_but_not_the_batch(workdir: Path) -> None:
+    (workdir / "vide.txt").write_bytes(b"")
+    result = runner.invoke(app, ["ingest", str(workdir)])
+    assert result.exit_code == 1
+    assert "vide.txt" in result.output
+    assert "vide" in result.output
+    listed = runner.invoke(app, ["jobs", "list", "--status", "failed"])
+    assert "vide.txt" in listed.output
+    hits = json.loads(runner.invoke(app, ["search", "pile", "--json"]).stdout)
+    assert hits  # the good files went in
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "pile", "-k", "0"],
+        ["search", "pile", "--level", "seconde"],
+        ["ingest", "/nulle/part"],
+        ["ingest", ".", "--visibility", "class"],
+        ["kb", "delete", "inconnu"],
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(workdir: Path, args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("erreur :")
