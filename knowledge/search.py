@@ -26,6 +26,7 @@ class SearchScope:
     content_types: tuple[str, ...] = ()
     exclude_content_types: tuple[str, ...] = ()
     exclude_doc_ids: tuple[str, ...] = ()
+    hidden_answer_docs: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
     courses: tuple[str, ...] = ()
 
@@ -51,6 +52,8 @@ class SearchScope:
             must_not.append(MatchAny("content_type", self.exclude_content_types))
         if self.exclude_doc_ids:
             must_not.append(MatchAny("doc_id", self.exclude_doc_ids))
+        if self.hidden_answer_docs:  # answer keys of assessments still open to the asker
+            must_not.append(Filter(must=(MatchAny("doc_id", self.hidden_answer_docs), Match("content_type", "corrige"))))
         return Filter(must=tuple(must), must_not=tuple(must_not))
 
 

@@ -1,0 +1,179 @@
+"""Retrieval policy: who may see what, level first, follow-ups condensed, a small diverse context, confidence.
+
+The access scope comes from the learner profile (the authenticated user), never from the message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from knowledge.search import KnowledgeBase, SearchHit, SearchScope
+from knowledge.text import analyze
+from tutor.config import TutorSettings
+from tutor.types import ChatContext, LearnerProfile, Turn
+
+# Words of a follow-up that ask for more of the same topic rather than name a new one.
+_GENERIC = set(
+    analyze(
+        "exemple exemples autrement autre encore détail détaillé simple simplement exercice exercices corrigé "
+        "correction plus moins mieux rapport différence pareil même chose cas suite continue résume résumé "
+        "pourquoi vraiment sûr code marche fonctionne donne donner montre montrer fais faire sert servir utilise "
+        "utiliser utilité sert aide besoin refais refaire reformule reformuler"
+    )
+)
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(et|mais|alors|donc|ok|d'accord|daccord|pourquoi|comment ça|comment ca|pareil|idem|du coup|sinon|"
+    r"et si|encore|aussi|plus simple|autrement|un exemple|un autre|une autre|un exercice)\b",
+    re.IGNORECASE,
+)
+_REFERENCE = re.compile(r"\b(ça|ca|cela|ceci|celle-ci|celui-ci|celui-là|celle-là|le même|la même|pareil|idem)\b",
+                        re.IGNORECASE)
+
+
+def condense(question: str, history: Sequence[Turn]) -> str:
+    """A standalone query for a follow-up question, by rules (the LLM backend may do better).
+
+    "et pour une file ?" after "c'est quoi une pile ?" becomes "et pour une file ? c'est quoi une": the new topic
+    with the previous question's form; "donne un exemple" becomes the previous question plus the request.
+    """
+    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    if previous is None:
+        return question
+    terms = analyze(question)
+    topical = [t for t in terms if t not in _GENERIC]
+    follow_up = bool(_FOLLOW_UP_START.search(question) or _REFERENCE.search(question)) or len(topical) <= 1
+    if not follow_up:
+        return question
+    if not topical:
+        return f"{previous} {question}"
+    form = " ".join(w for w in re.findall(r"[\w'’-]+", previous) if not analyze(w))
+    return f"{question} {form}".strip()
+
+
+@dataclass
+class Retrieved:
+    """The passages an answer may use, and how much to trust them."""
+
+    hits: list[SearchHit]
+    query: str
+    confidence: float
+    out_of_level: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def scope_for(profile: LearnerProfile) -> SearchScope:
+    """The access scope of a learner: public material, their classes, their own uploads; admins see all."""
+    if profile.role == "admin":
+        return SearchScope(unrestricted=True)
+    hidden = profile.hidden_doc_ids if profile.role in ("student", "parent") else ()
+    return SearchScope(user_id=profile.user_id, class_ids=profile.class_ids, hidden_answer_docs=hidden)
+
+
+class Retriever:
+    """Hybrid retrieval with ARIA's policy on top of the knowledge base.
+
+    Args:
+        kb: the knowledge base.
+        settings: retrieval sizes and budgets.
+
+    Example:
+        >>> retriever = Retriever(kb, TutorSettings())
+        >>> retriever.retrieve("c'est quoi une pile ?", LearnerProfile(role="student", level="terminale")).hits[0].title
+        'Les piles'
+    """
+
+    def __init__(self, kb: KnowledgeBase, settings: TutorSettings | None = None) -> None:
+        self.kb = kb
+        self.settings = settings or TutorSettings()
+
+    def retrieve(
+        self,
+        question: str,
+        profile: LearnerProfile,
+        history: Sequence[Turn] = (),
+        context: ChatContext | None = None,
+    ) -> Retrieved:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        query = condense(question, history)
+        dense = self.kb.embedder.embed_query(query)
+        timings["embed"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        k = self.settings.retrieval_k
+        scope = scope_for(profile)
+        pool = 3 * k
+        hits = self.kb.search_vectors(query, dense, pool, scope)
+        out_of_level = False
+        if profile.level == "premiere":
+            own = self.kb.search_vectors(query, dense, pool, replace(scope, levels=("premiere",)))
+            best_all, best_own = self._best_cosine(dense, scope), self._best_cosine(dense, replace(scope, levels=("premiere",)))
+            # Première material first, unless only Terminale material really answers the question.
+            if own and best_own + 0.015 >= best_all:
+                hits = own
+            elif hits and "premiere" not in hits[0].payload.get("level", []):
+                out_of_level = True
+        if context and context.current_course:
+            boosted = self.kb.search_vectors(query, dense, k, replace(scope, courses=(context.current_course,)))
+            hits = _fuse(hits, boosted, weight=0.5)
+        timings["search"] = time.perf_counter() - t0
+        selected = self.select(hits, k)
+        confidence = self.confidence(query, dense, selected, scope)
+        return Retrieved(selected, query, confidence, out_of_level, timings)
+
+    def _best_cosine(self, dense: list[float], scope: SearchScope) -> float:
+        top = self.kb.store.dense_search(dense, scope.to_filter(), 1)
+        return top[0].score if top else 0.0
+
+    def select(self, hits: Sequence[SearchHit], k: int) -> list[SearchHit]:
+        """Dedupe, at most two passages per section and three per document, within the token budget."""
+        chosen: list[SearchHit] = []
+        per_section: dict[tuple[str, tuple[str, ...]], int] = {}
+        per_doc: dict[str, int] = {}
+        seen_text: set[str] = set()
+        budget = self.settings.context_tokens
+        for hit in hits:
+            key = (hit.doc_id, tuple(hit.section_path))
+            norm = " ".join(hit.text.split())[:200]
+            if norm in seen_text or per_section.get(key, 0) >= 2 or per_doc.get(hit.doc_id, 0) >= 3:
+                continue
+            cost = self.kb.embedder.count_tokens(hit.text)
+            if chosen and cost > budget:
+                continue
+            chosen.append(hit)
+            seen_text.add(norm)
+            per_section[key] = per_section.get(key, 0) + 1
+            per_doc[hit.doc_id] = per_doc.get(hit.doc_id, 0) + 1
+            budget -= cost
+            if len(chosen) == k:
+                break
+        return chosen
+
+    def confidence(self, query: str, dense: list[float], hits: Sequence[SearchHit], scope: SearchScope) -> float:
+        """From retrieval evidence: semantic closeness, the query's terms found in the passages, agreement."""
+        if not hits:
+            return 0.0
+        top_dense = self.kb.store.dense_search(dense, scope.to_filter(), 3)
+        low, high = self.kb.embedder.similarity_range
+        cosine = top_dense[0].score if top_dense else 0.0
+        semantic = min(1.0, max(0.0, (cosine - low) / (high - low)))
+        terms = set(analyze(query))
+        found: set[str] = set()
+        for hit in hits[:3]:
+            found |= set(analyze(" ".join([hit.title, *hit.section_path, hit.text])))
+        lexical = len(terms & found) / len(terms) if terms else 0.5
+        agreement = 1.0 if top_dense and top_dense[0].id in {h.id for h in hits[:3]} else 0.0
+        return round(0.5 * semantic + 0.35 * lexical + 0.15 * agreement, 3)
+
+
+def _fuse(main: list[SearchHit], extra: list[SearchHit], weight: float, k: int = 60) -> list[SearchHit]:
+    """Reciprocal rank fusion of two result lists, ``extra`` weighted down."""
+    scores: dict[str, float] = {}
+    by_id: dict[str, SearchHit] = {}
+    for w, hits in ((1.0, main), (weight, extra)):
+        for rank, hit in enumerate(hits):
+            scores[hit.id] = scores.get(hit.id, 0.0) + w / (k + rank + 1)
+            by_id.setdefault(hit.id, hit)
+    return sorted(by_id.values(), key=lambda h: scores[h.id], reverse=True)
