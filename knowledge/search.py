@@ -53,7 +53,9 @@ class SearchScope:
         if self.exclude_doc_ids:
             must_not.append(MatchAny("doc_id", self.exclude_doc_ids))
         if self.hidden_answer_docs:  # answer keys of assessments still open to the asker
-            must_not.append(Filter(must=(MatchAny("doc_id", self.hidden_answer_docs), Match("content_type", "corrige"))))
+            must_not.append(
+                Filter(must=(MatchAny("doc_id", self.hidden_answer_docs), Match("content_type", "corrige")))
+            )
         return Filter(must=tuple(must), must_not=tuple(must_not))
 
 

@@ -69,7 +69,7 @@ class _Sentence:
 def _defines(sentence: str, terms: set[str]) -> bool:
     """A definition names a term of the question before its verb: "Une pile est une structure…"."""
     match = _DEFINITION.search(sentence)
-    return bool(match) and bool(terms & set(analyze(sentence[: match.start()])))
+    return match is not None and bool(terms & set(analyze(sentence[: match.start()])))
 
 
 def _clean_markdown(text: str) -> str:
@@ -150,17 +150,22 @@ class ExtractiveBackend:
     def compose(self, request: AnswerRequest) -> str:
         role = request.profile.role
         if not request.hits:
-            return ("Je n'ai trouvé aucun passage de cours qui réponde à cette question. Reformule-la avec les mots "
-                    "de ton cours, ou précise le chapitre concerné.")
+            return (
+                "Je n'ai trouvé aucun passage de cours qui réponde à cette question. Reformule-la avec les mots "
+                "de ton cours, ou précise le chapitre concerné."
+            )
         candidates = self._candidates(request)
         if not request.confident or not candidates:
             closest = []
             for i, hit in enumerate(request.hits[:3], start=1):
                 where = " > ".join([hit.title, *hit.section_path[:1]])
                 closest.append(f"- {where} [{i}]")
-            return ("Je ne suis pas sûr que ton cours traite exactement cette question, je préfère ne pas inventer. "
-                    "Voici les passages les plus proches, qui peuvent t'aider :\n" + "\n".join(closest) +
-                    "\n\nTu peux reformuler ta question ou me dire de quel chapitre il s'agit.")
+            return (
+                "Je ne suis pas sûr que ton cours traite exactement cette question, je préfère ne pas inventer. "
+                "Voici les passages les plus proches, qui peuvent t'aider :\n"
+                + "\n".join(closest)
+                + "\n\nTu peux reformuler ta question ou me dire de quel chapitre il s'agit."
+            )
         best = candidates[0]
         definition = next((c for c in candidates if c.defines and c.score >= best.score - 0.3), best)
         chosen = [definition]
@@ -178,8 +183,10 @@ class ExtractiveBackend:
         if request.hints_only and role == "student":
             parts.append("Voici des pistes pour que tu trouves par toi-même (sans la solution complète) :")
             parts += [f"- {c.text} [{c.source}]" for c in chosen]
-            parts.append("Essaie d'écrire la première étape, puis montre-moi ce que tu as fait : je te dirai si tu "
-                         "es sur la bonne voie.")
+            parts.append(
+                "Essaie d'écrire la première étape, puis montre-moi ce que tu as fait : je te dirai si tu "
+                "es sur la bonne voie."
+            )
             return "\n\n".join(parts)
         lead = {"parent": "En quelques mots : ", "student": "D'après ton cours : "}.get(role, "")
         parts.append(f"{lead}{definition.text} [{definition.source}]")
@@ -198,8 +205,10 @@ class ExtractiveBackend:
         if role == "student":
             parts.append("Tu veux un petit exercice pour vérifier que tu as bien compris ?")
         elif role == "parent":
-            parts.append("Pour accompagner votre enfant, vous pouvez lui demander de vous expliquer cette notion avec "
-                         "ses propres mots.")
+            parts.append(
+                "Pour accompagner votre enfant, vous pouvez lui demander de vous expliquer cette notion avec "
+                "ses propres mots."
+            )
         return "\n\n".join(parts)
 
 
@@ -228,8 +237,11 @@ def build_messages(request: AnswerRequest) -> list[dict[str, str]]:
     items = []
     for n, hit in enumerate(request.hits, start=1):
         page = f' page="{hit.page}"' if hit.page else ""
-        items.append(prompts.load("source_item.txt").format(
-            n=n, title=hit.title, section=" > ".join(hit.section_path), page=page, text=hit.text.strip()))
+        items.append(
+            prompts.load("source_item.txt").format(
+                n=n, title=hit.title, section=" > ".join(hit.section_path), page=page, text=hit.text.strip()
+            )
+        )
     sources = prompts.load("sources.txt").format(sources="\n".join(items) or "(aucune source trouvée)")
     notes = []
     if request.out_of_level:
@@ -256,7 +268,7 @@ class OpenAIBackend:
         from openai import AsyncOpenAI
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "sans-cle"
-        self.client = client or AsyncOpenAI(
+        self.client: Any = client or AsyncOpenAI(
             base_url=settings.openai_base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=2
         )
         self.model = settings.openai_model
@@ -273,8 +285,10 @@ class OpenAIBackend:
         )
         async for chunk in stream:
             if chunk.usage is not None:
-                request.usage = {"prompt_tokens": chunk.usage.prompt_tokens,
-                                 "completion_tokens": chunk.usage.completion_tokens}
+                request.usage = {
+                    "prompt_tokens": chunk.usage.prompt_tokens,
+                    "completion_tokens": chunk.usage.completion_tokens,
+                }
             for choice in chunk.choices:
                 if choice.delta and choice.delta.content:
                     yield choice.delta.content
@@ -284,8 +298,9 @@ class OpenAIBackend:
         lines = "\n".join(f"{'Élève' if t.role == 'user' else 'ARIA'} : {t.content[:400]}" for t in history[-6:])
         response = await self.client.chat.completions.create(
             model=self.model,
-            messages=[{"role": "user", "content": prompts.load("condense.txt").format(history=lines,
-                                                                                       question=question)}],
+            messages=[
+                {"role": "user", "content": prompts.load("condense.txt").format(history=lines, question=question)}
+            ],
             max_tokens=80,
             temperature=0,
         )

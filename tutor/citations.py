@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
-_PARTIAL = re.compile(r"\[[\d\s,;]{0,12}$")
+# A run of citations ("[1]", "[1][2]", "[2, 3]") never follows an identifier: "liste[0]" and "m[0][1]" are code.
+_CITATIONS = re.compile(r"(?<![\w)\]])((?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+)")
+_GROUP = re.compile(r"\[([^\]]*)\]")
+# Held back at the end of a delta: a run of citations that may go on ("[2]" then "[9]"), or an unfinished one.
+_TAIL = re.compile(r"(?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*(?:\[[\d\s,;]{0,12})?$")
 
 
 class CitationChecker:
@@ -23,28 +26,36 @@ class CitationChecker:
         self.valid = valid
         self.cited: list[int] = []
         self._pending = ""
+        self._previous = ""  # last character released, so a match knows what precedes it across deltas
 
-    def _clean(self, text: str) -> str:
-        def keep(match: re.Match[str]) -> str:
-            numbers = [int(n) for n in re.split(r"\s*[,;]\s*", match.group(1))]
-            good = [n for n in numbers if n in self.valid]
+    def _keep(self, match: re.Match[str]) -> str:
+        kept = []
+        for group in _GROUP.findall(match.group(1)):
+            good = [n for n in (int(x) for x in re.split(r"\s*[,;]\s*", group)) if n in self.valid]
             for n in good:
                 if n not in self.cited:
                     self.cited.append(n)
-            return f"[{', '.join(map(str, good))}]" if good else ""
+            if good:
+                kept.append(f"[{', '.join(map(str, good))}]")
+        return "".join(kept)
 
-        cleaned = _CITATION.sub(keep, text)
-        return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned) if cleaned != text else cleaned
+    def _release(self, text: str) -> str:
+        if not text:
+            return ""
+        # Only brackets go: tidying the spaces around them would depend on where the stream was split.
+        cleaned = _CITATIONS.sub(self._keep, self._previous + text)[len(self._previous) :]
+        self._previous = text[-1]
+        return cleaned
 
     def feed(self, delta: str) -> str:
         text = self._pending + delta
-        partial = _PARTIAL.search(text)
-        if partial:
+        partial = _TAIL.search(text)
+        if partial and partial.start() < len(text):
             self._pending, text = text[partial.start() :], text[: partial.start()]
         else:
             self._pending = ""
-        return self._clean(text)
+        return self._release(text)
 
     def flush(self) -> str:
         text, self._pending = self._pending, ""
-        return self._clean(text)
+        return self._release(text)

@@ -26,7 +26,7 @@ class TutorSettings(BaseSettings):
     context_tokens: int = Field(1800, ge=200, description="Token budget of the passages in the prompt.")
     memory_turns: int = Field(6, ge=0, description="Recent messages put in the prompt; older ones are summarised.")
     min_confidence: float = Field(
-        0.35, ge=0, le=1, description="Below this retrieval confidence, ARIA says it is not sure."
+        0.40, ge=0, le=1, description="Below this retrieval confidence, ARIA says it is not sure."
     )
 
 

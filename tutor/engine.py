@@ -31,14 +31,30 @@ from tutor.types import (
     TutorEvent,
 )
 
-_HINTS = ("indice", "piste", "sans la solution", "sans me donner la réponse", "sans donner la réponse", "un coup de pouce")
+_HINTS = (
+    "indice",
+    "piste",
+    "sans la solution",
+    "sans me donner la réponse",
+    "sans donner la réponse",
+    "un coup de pouce",
+)
 
 
 def to_source(n: int, hit: SearchHit) -> Source:
     snippet = " ".join(hit.text.split())
-    return Source(n=n, doc_id=hit.doc_id, source=hit.source, title=hit.title, section_path=hit.section_path,
-                  page=hit.page, snippet=snippet[:280] + ("…" if len(snippet) > 280 else ""), score=round(hit.score, 5),
-                  level=list(hit.payload.get("level") or []), course=hit.payload.get("course"))
+    return Source(
+        n=n,
+        doc_id=hit.doc_id,
+        source=hit.source,
+        title=hit.title,
+        section_path=hit.section_path,
+        page=hit.page,
+        snippet=snippet[:280] + ("…" if len(snippet) > 280 else ""),
+        score=round(hit.score, 5),
+        level=list(hit.payload.get("level") or []),
+        course=hit.payload.get("course"),
+    )
 
 
 class Tutor:
@@ -56,8 +72,9 @@ class Tutor:
         'Les piles'
     """
 
-    def __init__(self, kb: KnowledgeBase, settings: TutorSettings | None = None,
-                 backend: AnswerBackend | None = None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, settings: TutorSettings | None = None, backend: AnswerBackend | None = None
+    ) -> None:
         self.settings = settings or TutorSettings()
         self.retriever = Retriever(kb, self.settings)
         self.backend = backend or build_backend(self.settings)
@@ -92,8 +109,14 @@ class Tutor:
             summary, recent = split_history(history, self.settings.memory_turns)
             hints = (context.hints_only if context else False) or any(h in question.lower() for h in _HINTS)
             request = AnswerRequest(
-                question=question, query=retrieved.query, profile=profile, hits=retrieved.hits, recent=recent,
-                summary=summary, out_of_level=retrieved.out_of_level, hints_only=hints,
+                question=question,
+                query=retrieved.query,
+                profile=profile,
+                hits=retrieved.hits,
+                recent=recent,
+                summary=summary,
+                out_of_level=retrieved.out_of_level,
+                hints_only=hints,
                 confident=retrieved.confidence >= self.settings.min_confidence,
             )
             checker = CitationChecker(set(range(1, len(sources) + 1)))
@@ -167,8 +190,12 @@ class Tutor:
             response=text,
             confidence=retrieved.confidence if retrieved else 0.0,
             sources=[],
-            metadata={"responseTime": round(time.perf_counter() - started, 4), "tokensUsed": 0,
-                      "model": "garde-fou", "refusal": category},
+            metadata={
+                "responseTime": round(time.perf_counter() - started, 4),
+                "tokensUsed": 0,
+                "model": "garde-fou",
+                "refusal": category,
+            },
             refused=True,
         )
 

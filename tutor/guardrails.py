@@ -53,7 +53,8 @@ INJECTION = _rx(
 
 CHEATING = _rx(
     r"\b(reponses?|corrige|correction|solutions?|sujet)s?\b.{0,40}\b(du|de la|de l.|des|pour le|pour la|d.un|d.une|"
-    r"au)\s+(prochain\w* )?(controle|ds|dst|devoir surveille|interro\w*|evaluation|eval|examen|partiel|bac blanc|qcm note)",
+    r"au)\s+(prochain\w* )?(controle|ds|dst|devoir surveille|interro\w*|evaluation|eval|examen|partiel|"
+    r"bac blanc|qcm note)",
     r"\b(controle|ds|interro\w*|evaluation|examen|bac blanc)\b.{0,40}\b(reponses?|corrige|solutions?)\b.{0,20}"
     r"\b(avant|en avance|a l.avance|demain)",
     r"\b(fais|fait|faire|ecris|ecrire|redige|rediger|code|coder|termine|terminer|finis|finir)\b.{0,20}\b(mon|ma|mes)\s+"
@@ -105,9 +106,10 @@ OTHER_TOPICS = _rx(
     r"\b(philo\w*|dissertation|commentaire (compose|de texte)|francais|litterature|poeme|poesie|roman|"
     r"histoire-geo\w*|histoire geo\w*|hggsp|geographie|ses|svt|physique|chimie|physique-chimie|anglais|espagnol|"
     r"allemand|latin|eps|musique|arts? plastiques?)\b",
-    r"\b(recette|cuisine|gateau|crepes?|pates|meteo|quel temps|temps qu.il fait|pleuvoir|pleut|neiger?|horoscope|astrologie|football|foot|match|"
-    r"ligue 1|serie|netflix|film|chanson|lettre d.amour|declaration d.amour|drague|regime|maigrir|medicament|"
-    r"maladie|symptomes?|docteur|medecin|voyage|vacances|mode|maquillage|jeu video|fortnite|minecraft)\b",
+    r"\b(recette|cuisine|gateau|crepes?|pates|meteo|quel temps|temps qu.il fait|pleuvoir|pleut|neiger?|"
+    r"horoscope|astrologie|football|foot|match|ligue 1|serie|netflix|film|chanson|lettre d.amour|"
+    r"declaration d.amour|drague|regime|maigrir|medicament|maladie|symptomes?|docteur|medecin|voyage|vacances|"
+    r"mode|maquillage|jeu video|fortnite|minecraft)\b",
     r"\b(capitale de|president de la republique|guerre mondiale|revolution francaise|napoleon)\b",
     r"\b(equation|derivee|integrale|primitive|theoreme de pythagore|thales|trigonometrie|fonction exponentielle|"
     r"logarithme|limite de la fonction|suite arithmetique|suite geometrique|probabilites?|vecteurs?|dm de maths|"
@@ -150,9 +152,16 @@ def check(message: str) -> Verdict | None:
 
 
 def _asks_about(text: str, words: tuple[str, ...]) -> bool:
-    asks = re.search(r"\b(c.est quoi|c quoi|qu.est.ce qu|comment (marche|fonctionne)|explique|definition|"
-                     r"comment (se|s.en) proteger|pourquoi)\b", text)
-    return bool(asks) and any(w in text for w in words) and not re.search(r"\b(ignore|oublie)\w*\b.{0,30}\binstructions?", text)
+    asks = re.search(
+        r"\b(c.est quoi|c quoi|qu.est.ce qu|comment (marche|fonctionne)|explique|definition|"
+        r"comment (se|s.en) proteger|pourquoi)\b",
+        text,
+    )
+    return (
+        bool(asks)
+        and any(w in text for w in words)
+        and not re.search(r"\b(ignore|oublie)\w*\b.{0,30}\binstructions?", text)
+    )
 
 
 def has_nsi_vocabulary(message: str) -> bool:

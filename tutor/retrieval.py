@@ -5,7 +5,9 @@ The access scope comes from the learner profile (the authenticated user), never 
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,8 +31,9 @@ _FOLLOW_UP_START = re.compile(
     r"et si|encore|aussi|plus simple|autrement|un exemple|un autre|une autre|un exercice)\b",
     re.IGNORECASE,
 )
-_REFERENCE = re.compile(r"\b(ça|ca|cela|ceci|celle-ci|celui-ci|celui-là|celle-là|le même|la même|pareil|idem)\b",
-                        re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"\b(ça|ca|cela|ceci|celle-ci|celui-ci|celui-là|celle-là|le même|la même|pareil|idem)\b", re.IGNORECASE
+)
 
 
 def condense(question: str, history: Sequence[Turn]) -> str:
@@ -72,6 +75,39 @@ def scope_for(profile: LearnerProfile) -> SearchScope:
     return SearchScope(user_id=profile.user_id, class_ids=profile.class_ids, hidden_answer_docs=hidden)
 
 
+class TermStats:
+    """Document frequencies of the corpus' terms, to weigh a query's terms by rarity.
+
+    Computed by scrolling the store once, then again when the number of chunks has changed by more than 10 %.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._lock = threading.Lock()
+        self._df: dict[str, int] = {}
+        self._n = 0
+
+    def _refresh(self) -> None:
+        count = self.kb.store.count()
+        if self._n and abs(count - self._n) <= 0.1 * self._n:
+            return
+        df: dict[str, int] = {}
+        n = 0
+        for payload in self.kb.store.scroll():
+            n += 1
+            text = " ".join(
+                [str(payload.get("title", "")), *payload.get("section_path", []), str(payload.get("text", ""))]
+            )
+            for term in set(analyze(text)):
+                df[term] = df.get(term, 0) + 1
+        self._df, self._n = df, max(n, 1)
+
+    def idf(self, term: str) -> float:
+        with self._lock:
+            self._refresh()
+            return math.log(1 + self._n / (self._df.get(term, 0) + 1))
+
+
 class Retriever:
     """Hybrid retrieval with ARIA's policy on top of the knowledge base.
 
@@ -88,6 +124,7 @@ class Retriever:
     def __init__(self, kb: KnowledgeBase, settings: TutorSettings | None = None) -> None:
         self.kb = kb
         self.settings = settings or TutorSettings()
+        self.terms = TermStats(kb)
 
     def retrieve(
         self,
@@ -109,7 +146,10 @@ class Retriever:
         out_of_level = False
         if profile.level == "premiere":
             own = self.kb.search_vectors(query, dense, pool, replace(scope, levels=("premiere",)))
-            best_all, best_own = self._best_cosine(dense, scope), self._best_cosine(dense, replace(scope, levels=("premiere",)))
+            best_all, best_own = (
+                self._best_cosine(dense, scope),
+                self._best_cosine(dense, replace(scope, levels=("premiere",))),
+            )
             # Première material first, unless only Terminale material really answers the question.
             if own and best_own + 0.015 >= best_all:
                 hits = own
@@ -117,7 +157,7 @@ class Retriever:
                 out_of_level = True
         if context and context.current_course:
             boosted = self.kb.search_vectors(query, dense, k, replace(scope, courses=(context.current_course,)))
-            hits = _fuse(hits, boosted, weight=0.5)
+            hits = _fuse(hits, boosted, weight=1.0)
         timings["search"] = time.perf_counter() - t0
         selected = self.select(hits, k)
         confidence = self.confidence(query, dense, selected, scope)
@@ -152,7 +192,8 @@ class Retriever:
         return chosen
 
     def confidence(self, query: str, dense: list[float], hits: Sequence[SearchHit], scope: SearchScope) -> float:
-        """From retrieval evidence: semantic closeness, the query's terms found in the passages, agreement."""
+        """From retrieval evidence: semantic closeness, the query's terms (weighted by rarity) found in the passages,
+        agreement between the dense and the hybrid rankings."""
         if not hits:
             return 0.0
         top_dense = self.kb.store.dense_search(dense, scope.to_filter(), 3)
@@ -163,7 +204,8 @@ class Retriever:
         found: set[str] = set()
         for hit in hits[:3]:
             found |= set(analyze(" ".join([hit.title, *hit.section_path, hit.text])))
-        lexical = len(terms & found) / len(terms) if terms else 0.5
+        weights = {t: self.terms.idf(t) for t in terms}  # a rare term missing weighs more than a common one found
+        lexical = sum(weights[t] for t in terms & found) / sum(weights.values()) if terms else 0.5
         agreement = 1.0 if top_dense and top_dense[0].id in {h.id for h in hits[:3]} else 0.0
         return round(0.5 * semantic + 0.35 * lexical + 0.15 * agreement, 3)
 
