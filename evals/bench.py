@@ -181,3 +181,49 @@ def bench_search(sizes: list[int], n_queries: int, out: Path, console: Console) 
             store.close()
     _write(out, "search", report)
     return report
+
+
+def bench_chat(
+    kb: KnowledgeBase, n_queries: int, openai_url: str | None, openai_model: str, out: Path, console: Console
+) -> dict[str, Any]:
+    """Per backend: time to the ``sources`` event, to the first token, and the overhead before the LLM call."""
+    import asyncio
+
+    from tutor.config import TutorSettings
+    from tutor.engine import Tutor
+    from tutor.types import DoneEvent, LearnerProfile, SourcesEvent, TokenEvent
+
+    backends = {"extractive": TutorSettings(llm_backend="extractive")}
+    if openai_url:
+        backends["openai"] = TutorSettings(
+            llm_backend="openai", openai_base_url=openai_url, openai_model=openai_model, llm_max_tokens=32
+        )
+    profile = LearnerProfile(role="student", user_id="bench", level="terminale")
+    report: dict[str, Any] = {"queries": n_queries, "embedder": kb.embedder.name, "backends": {}}
+
+    async def one(tutor: Tutor, question: str) -> tuple[float, float, float]:
+        t0 = time.perf_counter()
+        sources_at = first_at = 0.0
+        overhead = 0.0
+        async for event in tutor.stream(question, profile):
+            if isinstance(event, SourcesEvent):
+                sources_at = time.perf_counter() - t0
+            elif isinstance(event, TokenEvent) and not first_at:
+                first_at = time.perf_counter() - t0
+            elif isinstance(event, DoneEvent):
+                overhead = float(event.metadata.get("overheadBeforeLlm", 0.0))
+        return sources_at, first_at, overhead
+
+    for name, settings in backends.items():
+        tutor = Tutor(kb, settings)
+        count = n_queries if name == "extractive" else max(5, n_queries // 10)
+        asyncio.run(one(tutor, BENCH_QUERIES[0]))  # warm-up
+        rows = [asyncio.run(one(tutor, BENCH_QUERIES[i % len(BENCH_QUERIES)])) for i in range(count)]
+        figures = {}
+        for i, label in enumerate(("sources_event_ms", "first_token_ms", "overhead_before_llm_ms")):
+            values = [r[i] * 1000 for r in rows]
+            figures[label] = {"p50": round(statistics.median(values), 1), "p95": round(percentile(values, 95), 1)}
+        report["backends"][name] = {"queries": count, **figures}
+        console.print(f"{name}: {figures}")
+    _write(out, "chat", report)
+    return report

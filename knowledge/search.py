@@ -8,7 +8,7 @@ from typing import Any
 
 from knowledge.embedder import Embedder
 from knowledge.store import Filter, Match, MatchAny, VectorStore
-from knowledge.text import SparseEncoder
+from knowledge.text import SparseEncoder, normalize_query
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class KnowledgeBase:
             raise ValueError(f"k must be >= 1. Currently, k is {k}")
         if not query.strip():
             return []
-        dense = self.embedder.embed_query(query)
+        dense = self.embedder.embed_query(normalize_query(query))
         return self.search_vectors(query, dense, k, scope, prefetch)
 
     def search_vectors(

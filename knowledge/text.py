@@ -191,6 +191,61 @@ STOP_WORDS = frozenset(
 _stemmer = snowballstemmer.stemmer("french")
 
 
+# Common French texting spellings, rewritten before a query is embedded (the dense model was trained on
+# standard French). Whole words only, case-insensitive.
+_TEXTING = {
+    "c koi": "c'est quoi",
+    "c quoi": "c'est quoi",
+    "cest quoi": "c'est quoi",
+    "koi": "quoi",
+    "kwa": "quoi",
+    "pk": "pourquoi",
+    "pq": "pourquoi",
+    "pkoi": "pourquoi",
+    "pourkoi": "pourquoi",
+    "cmt": "comment",
+    "cmnt": "comment",
+    "kel": "quel",
+    "kelle": "quelle",
+    "ya": "il y a",
+    "y a": "il y a",
+    "jcomprends": "je comprends",
+    "jcomprend": "je comprends",
+    "jsp": "je ne sais pas",
+    "jpp": "je ne peux pas",
+    "stp": "s'il te plaît",
+    "svp": "s'il vous plaît",
+    "tt": "tout",
+    "tjs": "toujours",
+    "tjrs": "toujours",
+    "bcp": "beaucoup",
+    "pr": "pour",
+    "ds": "dans",
+    "dc": "donc",
+    "qd": "quand",
+    "qq": "quelque",
+    "qqch": "quelque chose",
+    "mm": "même",
+    "diff": "différence",
+    "prog": "programme",
+    "algo": "algorithme",
+    "ordi": "ordinateur",
+    "info": "informatique",
+    "exo": "exercice",
+    "exos": "exercices",
+    "fct": "fonction",
+    "var": "variable",
+}
+_TEXTING_RE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _TEXTING), key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def normalize_query(text: str) -> str:
+    """Standard spellings for texting abbreviations: "c koi une pile" -> "c'est quoi une pile"."""
+    return _TEXTING_RE.sub(lambda m: _TEXTING[m.group(1).lower()], text)
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents: "Élève" -> "eleve"."""
     decomposed = unicodedata.normalize("NFKD", text.lower())

@@ -15,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -271,6 +272,135 @@ def jobs_retry(job_id: Annotated[str, typer.Argument(help="Job id or its first c
         raise fail(f"aucune tâche en échec unique ne correspond à {job_id!r}", 1)
     store.retry(matches[0].id)
     console.print(f"Tâche {matches[0].id} remise en file.")
+
+
+def _profile(role: str, level: str | None) -> Any:
+    from tutor.types import LearnerProfile
+
+    if role not in ("student", "parent", "teacher", "admin"):
+        raise fail(f"--role doit être student, parent, teacher ou admin (reçu : {role!r})")
+    levels = _check_level(level)
+    return LearnerProfile(role=role, user_id="cli", level=levels[0] if levels else None)  # type: ignore[arg-type]
+
+
+def _tutor(backend: str | None) -> tuple[Any, KnowledgeRuntime]:
+    from tutor.config import TutorSettings
+    from tutor.engine import Tutor
+
+    if backend not in (None, "extractive", "openai"):
+        raise fail(f"--backend doit être extractive ou openai (reçu : {backend!r})")
+    settings = TutorSettings(llm_backend=backend) if backend else TutorSettings()
+    runtime = _runtime()
+    return Tutor(runtime.kb, settings), runtime
+
+
+async def _stream_answer(tutor: Any, question: str, profile: Any, history: list[Any], quiet: bool) -> Any:
+    from tutor.types import DoneEvent, ErrorEvent, TokenEvent
+
+    final: Any = None
+    async for event in tutor.stream(question, profile, history):
+        if isinstance(event, TokenEvent) and not quiet:
+            console.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
+        elif isinstance(event, DoneEvent | ErrorEvent):
+            final = event
+    if not quiet:
+        console.print()
+    return final
+
+
+def _print_sources(done: Any) -> None:
+    if done.sources:
+        console.print("\n[bold]Sources[/bold]")
+    for source in done.sources:
+        where = " > ".join([source.title, *source.section_path]) + (f" (p. {source.page})" if source.page else "")
+        console.print(
+            f"  {escape(f'[{source.n}]')} {escape(where)}  [dim]{escape(source.source)}[/dim]", highlight=False
+        )
+    console.print(
+        f"[dim]confiance {done.confidence:.2f} · {done.metadata['responseTime']:.2f} s · {done.metadata['model']}[/dim]"
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in French.")],
+    level: Annotated[str | None, typer.Option(help="premiere or terminale.")] = None,
+    role: Annotated[str, typer.Option(help="student, parent, teacher or admin.")] = "student",
+    backend: Annotated[str | None, typer.Option(help="extractive or openai (default: settings).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final event as one JSON object.")] = False,
+) -> None:
+    """Ask ARIA: the answer streams, with its numbered sources under it."""
+    import asyncio
+    import dataclasses
+
+    from tutor.types import ErrorEvent
+
+    profile = _profile(role, level)
+    tutor, runtime = _tutor(backend)
+    try:
+        final = asyncio.run(_stream_answer(tutor, question, profile, [], quiet=as_json))
+    finally:
+        runtime.close()
+    if isinstance(final, ErrorEvent) or final is None:
+        raise fail(final.message if final else "réponse interrompue", 1)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(final), ensure_ascii=False))
+    else:
+        _print_sources(final)
+
+
+@app.command()
+def chat(
+    level: Annotated[str | None, typer.Option(help="premiere or terminale.")] = None,
+    role: Annotated[str, typer.Option(help="student, parent, teacher or admin.")] = "student",
+    backend: Annotated[str | None, typer.Option(help="extractive or openai (default: settings).")] = None,
+) -> None:
+    """A multi-turn conversation with ARIA in the terminal (empty line or Ctrl-D to quit)."""
+    import asyncio
+
+    from tutor.types import DoneEvent, Turn
+
+    profile = _profile(role, level)
+    tutor, runtime = _tutor(backend)
+    history: list[Turn] = []
+    console.print("ARIA, ton tuteur NSI. Pose ta question (ligne vide pour quitter).")
+    try:
+        while True:
+            try:
+                question = console.input("[bold]toi>[/bold] ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            console.print("[bold]ARIA>[/bold] ", end="")
+            final = asyncio.run(_stream_answer(tutor, question, profile, history, quiet=False))
+            if isinstance(final, DoneEvent):
+                _print_sources(final)
+                history += [Turn("user", question), Turn("assistant", final.response)]
+            elif final is not None:
+                console.print(f"[red]{final.message}[/red]")
+    finally:
+        runtime.close()
+
+
+@bench_app.command("chat")
+def bench_chat(
+    queries: Annotated[int, typer.Option(help="Questions per backend.")] = 50,
+    openai_url: Annotated[
+        str | None, typer.Option(help="Also measure an OpenAI-compatible server at this URL.")
+    ] = None,
+    openai_model: Annotated[str, typer.Option(help="Model name on that server.")] = "smollm2",
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Time to the sources event, to the first token, and our overhead before the LLM call (p50, p95)."""
+    from evals.bench import bench_chat as run
+
+    runtime = _runtime()
+    try:
+        report = run(runtime.kb, queries, openai_url, openai_model, out, console)
+    finally:
+        runtime.close()
+    console.print_json(data=report)
 
 
 @bench_app.command("ingest")

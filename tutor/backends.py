@@ -283,6 +283,7 @@ class OpenAIBackend:
             max_tokens=self.max_tokens,
             temperature=0.2,
         )
+        deltas = 0
         async for chunk in stream:
             if chunk.usage is not None:
                 request.usage = {
@@ -291,7 +292,10 @@ class OpenAIBackend:
                 }
             for choice in chunk.choices:
                 if choice.delta and choice.delta.content:
+                    deltas += 1
                     yield choice.delta.content
+        if not sum(request.usage.values()):  # servers that ignore include_usage stream ~one token per delta
+            request.usage = {"completion_tokens": deltas}
 
     async def condense(self, question: str, history: Sequence[Turn]) -> str:
         """A standalone version of a follow-up question, by the LLM."""

@@ -99,7 +99,8 @@ class Tutor:
                     yield event
                 return
             retrieved = await self._retrieve(question, profile, history, context)
-            if retrieved.confidence < 0.25 and not guardrails.has_nsi_vocabulary(question):
+            follow_up = retrieved.query != question  # the conversation so far was about NSI
+            if retrieved.confidence < 0.25 and not follow_up and not guardrails.has_nsi_vocabulary(question):
                 async for event in self._refuse("hors_sujet", started, retrieved):
                     yield event
                 return

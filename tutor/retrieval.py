@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from knowledge.search import KnowledgeBase, SearchHit, SearchScope
-from knowledge.text import analyze
+from knowledge.text import analyze, normalize_query
 from tutor.config import TutorSettings
 from tutor.types import ChatContext, LearnerProfile, Turn
 
@@ -32,7 +32,15 @@ _FOLLOW_UP_START = re.compile(
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(
-    r"\b(ça|ca|cela|ceci|celle-ci|celui-ci|celui-là|celle-là|le même|la même|pareil|idem)\b", re.IGNORECASE
+    r"\b(ça|ca|cela|ceci|lui|elle|elles|eux|il|ils|celui|celle|ceux|celles|celui-ci|celle-ci|le même|la même|"
+    r"pareil|idem|l'utilise\w*|l'utiliser|le faire|la faire|les faire|dedans|dessus)\b",
+    re.IGNORECASE,
+)
+# "et pour une file ?": the same question about another notion.
+_SWITCH = re.compile(
+    r"^\s*(et|mais)\s+(pour|avec|en|dans|sur|si c'est|si c.est|concernant)?\s*"
+    r"(un|une|le|la|les|l'|des|du)\b",
+    re.IGNORECASE,
 )
 
 
@@ -45,15 +53,16 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
     if previous is None:
         return question
-    terms = analyze(question)
-    topical = [t for t in terms if t not in _GENERIC]
-    follow_up = bool(_FOLLOW_UP_START.search(question) or _REFERENCE.search(question)) or len(topical) <= 1
-    if not follow_up:
-        return question
-    if not topical:
+    topical = [t for t in analyze(question) if t not in _GENERIC]
+    refers = bool(_REFERENCE.search(question))
+    if not topical:  # "donne un exemple", "explique autrement": more of the same topic
         return f"{previous} {question}"
-    form = " ".join(w for w in re.findall(r"[\w'’-]+", previous) if not analyze(w))
-    return f"{question} {form}".strip()
+    if _SWITCH.search(question) and not refers and len(topical) <= 2:
+        form = " ".join(w for w in re.findall(r"[\w'’-]+", previous) if not analyze(w))
+        return f"{question} {form}".strip()
+    if refers or _FOLLOW_UP_START.search(question) or len(topical) <= 1:
+        return f"{question} {previous}"  # new words, same topic
+    return question
 
 
 @dataclass
@@ -136,7 +145,7 @@ class Retriever:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         query = condense(question, history)
-        dense = self.kb.embedder.embed_query(query)
+        dense = self.kb.embedder.embed_query(normalize_query(query))
         timings["embed"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         k = self.settings.retrieval_k
