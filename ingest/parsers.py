@@ -205,7 +205,10 @@ _HEADING_LINE = re.compile(
 
 def _is_heading(line: str) -> bool:
     line = line.strip()
-    return 2 < len(line) <= 90 and not line.endswith((".", ",", ";")) and bool(_HEADING_LINE.match(line))
+    if not 2 < len(line) <= 90 or line.endswith((".", ",", ";", ":")) or not _HEADING_LINE.match(line):
+        return False
+    # "1. Écrire une requête qui…" is a question of a list; numbered headings are short titles
+    return not line[0].isdigit() or len(line) <= 60
 
 
 def _heading_level(line: str) -> int:
@@ -214,21 +217,35 @@ def _heading_level(line: str) -> int:
 
 
 def _text_blocks(text: str, offset: int, path: list[str], page: int | None, blocks: list[Block]) -> list[str]:
-    """Split ``text`` (at ``offset`` of the document) into paragraph blocks, tracking heading-like lines."""
-    for match in re.finditer(r"(?:[^\n]+\n?)+", text):
-        para = match.group(0)
-        first, _, rest = para.partition("\n")
-        if _is_heading(first):
-            level = _heading_level(first)
-            path = path[: level - 1] + [first.strip()]
-            if not rest.strip():
-                continue
-            start = offset + match.start() + len(first) + 1
+    """Split ``text`` (at ``offset`` of the document) into paragraph blocks, line by line.
+
+    A blank line ends a paragraph; a heading-like line ("Exercice 2", "1.2 Les piles", "Corrigé") ends it too and
+    starts a section, wherever it stands: PDF text often has no blank lines at all.
+    """
+    para_start: int | None = None
+    para_end = 0
+
+    def flush() -> None:
+        nonlocal para_start
+        if para_start is not None and para_end > para_start:
+            blocks.append(Block(offset + para_start, offset + para_end, tuple(path), "text", page))
+        para_start = None
+
+    for match in re.finditer(r"[^\n]*(?:\n|$)", text):
+        line = match.group(0).rstrip("\n")
+        if match.start() == len(text):
+            break
+        if not line.strip():
+            flush()
+        elif _is_heading(line):
+            flush()
+            level = _heading_level(line)
+            path = [*path[: level - 1], line.strip()]
         else:
-            start = offset + match.start()
-        end = offset + match.start() + len(para.rstrip("\n"))
-        if end > start:
-            blocks.append(Block(start, end, tuple(path), "text", page))
+            if para_start is None:
+                para_start = match.start()
+            para_end = match.start() + len(line.rstrip())
+    flush()
     return path
 
 

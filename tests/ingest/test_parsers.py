@@ -153,3 +153,19 @@ def test_file_over_the_size_limit_is_refused() -> None:
     with pytest.raises(UnusableFileError, match="taille maximale") as exc:
         parse_bytes(Path("gros.txt"), b"a" * 2000, max_bytes=1000)
     assert exc.value.code == "file_too_large"
+
+
+def test_pdf_sections_without_blank_lines_and_answer_keys() -> None:
+    data = make_pdf(
+        [
+            [
+                "Exercice 1 : les piles",
+                "Ecrire une fonction sommet(p).",
+                "1. Ecrire la fonction depiler qui retire le sommet de la pile et le renvoie au programme",
+            ],
+            ["Corrigé de l'exercice 1", "On renvoie p[-1] sans modifier la pile."],
+        ]
+    )
+    doc = parse_bytes(Path("ds.pdf"), data)
+    paths = [(b.page, b.section_path) for b in doc.blocks]
+    assert paths == [(1, ("Exercice 1 : les piles",)), (2, ("Corrigé de l'exercice 1",))]  # the question is no heading
