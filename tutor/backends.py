@@ -79,16 +79,24 @@ def _clean_markdown(text: str) -> str:
 
 
 def _prose(text: str) -> list[str]:
-    """Sentences of a passage, without code blocks and table rows."""
-    text = _CODE_BLOCK.sub("\n", text)
-    lines = [ln for ln in text.split("\n") if not ln.lstrip().startswith("|")]
-    paragraphs = [_clean_markdown(p) for p in re.split(r"\n\s*\n", "\n".join(lines))]
+    """Sentences of a passage, without code blocks and table rows.
+
+    A sentence announcing a list ("… vérifie :") keeps the list that follows it; one announcing a table (dropped)
+    or anything else is left alone.
+    """
+    text = _CODE_BLOCK.sub("\n\n", text)
+    raw = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     merged: list[str] = []
-    for para in paragraphs:  # a sentence announcing a list ("… vérifie :") keeps its list
-        if merged and merged[-1].endswith(":"):
-            merged[-1] = f"{merged[-1]} {para}"
-        elif para:
-            merged.append(para)
+    follows_colon = False
+    for para in raw:
+        is_table = para.lstrip().startswith("|")
+        is_list = bool(re.match(r"\s*([-*]|\d+[.)])\s", para))
+        clean = "" if is_table else _clean_markdown(para)
+        if follows_colon and is_list and merged:
+            merged[-1] = f"{merged[-1]} {clean}"
+        elif clean:
+            merged.append(clean)
+        follows_colon = bool(merged) and merged[-1].endswith(":") and not is_table
     out: list[str] = []
     for para in merged:
         out += [s.strip() for s in _SENTENCE.split(para) if s.strip()]
