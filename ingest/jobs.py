@@ -187,6 +187,21 @@ class JobQueue(Protocol):
     def get(self, job_id: str) -> Job | None: ...
 
 
+def run_job(store: JobQueue, handler: Handler, job: Job) -> Job | None:
+    """Run one claimed job with the handler and record how it ended; the code every kind of worker shares.
+
+    The handler returns a result dict; a result with ``status == "failed"`` or an exception fails the job.
+    """
+    try:
+        result = handler(job, lambda done, total: store.progress(job.id, done, total))
+    except Exception as exc:  # a job must never take the worker down with it
+        store.finish(job.id, "failed", None, f"{type(exc).__name__}: {exc}")
+    else:
+        failed = result.get("status") == "failed"
+        store.finish(job.id, "failed" if failed else "succeeded", result, result.get("reason"))
+    return store.get(job.id)
+
+
 class Worker:
     """Runs queued jobs with a handler; in a background thread (``start``) or until the queue is empty (``drain``).
 
@@ -204,14 +219,7 @@ class Worker:
         job = self.store.claim()
         if job is None:
             return None
-        try:
-            result = self.handler(job, lambda done, total: self.store.progress(job.id, done, total))
-        except Exception as exc:  # a job must never take the worker down with it
-            self.store.finish(job.id, "failed", None, f"{type(exc).__name__}: {exc}")
-        else:
-            failed = result.get("status") == "failed"
-            self.store.finish(job.id, "failed" if failed else "succeeded", result, result.get("reason"))
-        return self.store.get(job.id)
+        return run_job(self.store, self.handler, job)
 
     def drain(self) -> list[Job]:
         done = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 import zlib
 from collections import Counter
@@ -188,7 +189,7 @@ STOP_WORDS = frozenset(
     ]
 )
 
-_stemmer = snowballstemmer.stemmer("french")
+_stemmers = threading.local()
 
 
 # Common French texting spellings, rewritten before a query is embedded (the dense model was trained on
@@ -254,7 +255,12 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
-    return str(_stemmer.stemWord(token))
+    # A snowball stemmer keeps the word it works on in the instance: shared by request threads, it mixes their
+    # words up (IndexError under load), so each thread has its own.
+    stemmer = getattr(_stemmers, "french", None)
+    if stemmer is None:
+        stemmer = _stemmers.french = snowballstemmer.stemmer("french")
+    return str(stemmer.stemWord(token))
 
 
 def analyze(text: str) -> list[str]:

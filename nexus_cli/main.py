@@ -193,10 +193,73 @@ def search(
 
 
 @app.command()
-def init() -> None:
-    """Prepare the embedded default: ingest the shipped curriculum (idempotent: unchanged chapters are skipped)."""
-    curriculum = Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"
-    ingest([curriculum])
+def init(
+    skip_ingest: Annotated[bool, typer.Option("--skip-ingest", help="Do not ingest the curriculum.")] = False,
+) -> None:
+    """Prepare everything (idempotent): migrate the database, seed the courses, create the first admin, ingest."""
+    from platform_api.core.config import PlatformSettings
+    from platform_api.core.db import build_engine, build_sessionmaker, unit_of_work
+    from platform_api.core.migrate import migrate
+    from platform_api.courses.service import seed_curriculum
+    from platform_api.users.repository import UserRepository
+
+    try:
+        settings = PlatformSettings()
+    except ValueError as exc:
+        raise fail(f"réglages invalides : {exc}") from exc
+    try:
+        migrate(settings.sqlalchemy_url)
+    except Exception as exc:
+        raise fail(f"migration de la base impossible : {type(exc).__name__}: {exc}", 1) from exc
+    console.print("Base de données à jour.")
+    engine = build_engine(settings.sqlalchemy_url)
+    sessions = build_sessionmaker(engine)
+    with unit_of_work(sessions) as db:
+        counts = seed_curriculum(db)
+    console.print(
+        f"Cours du programme : {counts['created']} créé(s), {counts['updated']} mis à jour, "
+        f"{counts['unchanged']} inchangé(s)."
+    )
+    with unit_of_work(sessions) as db:
+        has_admin = UserRepository(db).count_admins() > 0
+    email = settings.admin_email
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if (not email or not password) and not has_admin:
+        if _interactive():
+            email = email or typer.prompt("Email du premier administrateur")
+            password = password or typer.prompt(
+                "Mot de passe (8 caractères, une lettre, un chiffre)", hide_input=True, confirmation_prompt=True
+            )
+        else:
+            console.print(
+                "Aucun administrateur : définis NEXUS_ADMIN_EMAIL et NEXUS_ADMIN_PASSWORD puis relance `nexus init`."
+            )
+    if email and password:
+        _create_admin(sessions, settings, email, password)
+    engine.dispose()
+    if not skip_ingest:
+        curriculum = Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"
+        ingest([curriculum])
+
+
+def _interactive() -> bool:
+    """Prompt only on a terminal: ``nexus init`` in a script or CI never waits for input."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def _create_admin(sessions: Any, settings: Any, email: str, password: str) -> None:
+    from platform_api.core.db import unit_of_work
+    from platform_api.core.errors import AppError
+    from platform_api.users.service import ensure_admin
+
+    try:
+        with unit_of_work(sessions) as db:
+            _, created = ensure_admin(db, settings, email, password)
+    except AppError as exc:
+        raise fail(f"administrateur non créé : {exc.message}", 1) from exc
+    console.print(f"Administrateur {email} : {'créé' if created else 'déjà présent'}.")
 
 
 @app.command()
@@ -204,13 +267,69 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Serve the web app and API with uvicorn."""
+    """Serve the web app and API with uvicorn (the database is migrated first)."""
     import uvicorn
 
     from platform_api.app import create_app
+    from platform_api.core.config import PlatformSettings
+    from platform_api.core.migrate import migrate
 
+    try:
+        settings = PlatformSettings()
+        migrate(settings.sqlalchemy_url)
+    except Exception as exc:
+        raise fail(f"démarrage impossible : {type(exc).__name__}: {exc}", 1) from exc
     console.print(f"ARIA est prêt : [bold]http://{host}:{port}/[/bold]  (API : http://{host}:{port}/docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    # Event streams (GET /api/events) never end by themselves: a stopping server gives open requests 25 s
+    # (under compose's 30 s stop grace), then closes them; browsers' EventSource reconnects to another replica.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=25)
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Bring the database to the latest schema (Alembic upgrade head), then exit; run once per release."""
+    from platform_api.core.config import PlatformSettings
+    from platform_api.core.migrate import current_revision, migrate
+
+    try:
+        settings = PlatformSettings()
+        before = current_revision(settings.sqlalchemy_url)
+        migrate(settings.sqlalchemy_url)
+        after = current_revision(settings.sqlalchemy_url)
+    except Exception as exc:
+        raise fail(f"migration de la base impossible : {type(exc).__name__}: {exc}", 1) from exc
+    database = settings.sqlalchemy_url.split(":", 1)[0]
+    if before == after:
+        console.print(f"Base de données déjà à jour ({database}, révision {after}).")
+    else:
+        console.print(f"Base de données migrée ({database}) : {before or 'vide'} → {after}.")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Jobs run at once (default: NEXUS_WORKER_CONCURRENCY).")
+    ] = None,
+) -> None:
+    """Run ingestion jobs from the production queue (procrastinate on PostgreSQL) until SIGTERM; start N of them."""
+    from platform_api.core.config import PlatformSettings
+    from platform_api.documents.worker import serve_worker
+
+    try:
+        settings = PlatformSettings()
+    except ValueError as exc:
+        raise fail(f"réglages invalides : {exc}") from exc
+    if settings.queue != "procrastinate":
+        raise fail(
+            "`nexus worker` exécute la file de production : définis NEXUS_QUEUE=procrastinate (avec une base "
+            "PostgreSQL). Avec la file en processus (NEXUS_QUEUE=inprocess), l'API exécute elle-même les "
+            "ingestions (NEXUS_INGEST_WORKER=true)."
+        )
+    console.print(f"Worker d'ingestion : {concurrency or settings.worker_concurrency} tâche(s) à la fois.")
+    try:
+        serve_worker(settings, concurrency)
+    except Exception as exc:
+        raise fail(f"worker arrêté : {type(exc).__name__}: {exc}", 1) from exc
 
 
 @kb_app.command("stats")
@@ -415,6 +534,25 @@ def bench_ingest(
     console.print_json(data=report)
 
 
+@bench_app.command("api")
+def bench_api(
+    concurrency: Annotated[int, typer.Option(help="Simultaneous clients.")] = 8,
+    requests: Annotated[int, typer.Option(help="Requests per scenario (login: a fifth of it).")] = 400,
+    chat_requests: Annotated[int, typer.Option(help="Chat requests.")] = 100,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database to use (default: a throw-away SQLite file).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Requests/s and p95 of login, course list, progress update and chat, from a second process on loopback."""
+    from platform_api.bench import bench_api as run
+
+    if concurrency < 1 or requests < 1 or chat_requests < 1:
+        raise fail("--concurrency, --requests et --chat-requests doivent être au moins 1")
+    report = run(out, concurrency, requests, chat_requests, log=console.print, database_url=database_url)
+    console.print_json(data=report)
+
+
 @bench_app.command("search")
 def bench_search(
     sizes: Annotated[str, typer.Option(help="Collection sizes, comma-separated.")] = "1000,10000,20000",
@@ -426,6 +564,116 @@ def bench_search(
 
     report = run([int(s) for s in sizes.split(",")], queries, out, console)
     console.print_json(data=report)
+
+
+def _stage_progress(bar: Progress) -> Any:
+    """A progress callback that opens one bar per stage (questions, refusals, peer)."""
+    tasks: dict[str, Any] = {}
+
+    def advance(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    return advance
+
+
+@app.command("eval")
+def eval_(
+    dataset: Annotated[str, typer.Option(help="curriculum, uploads, all, or a .jsonl gold file.")] = "curriculum",
+    backend: Annotated[str | None, typer.Option(help="extractive or openai (default: settings).")] = None,
+    k: Annotated[int, typer.Option("-k", help="Ranking depth (at least 10: MRR@10, nDCG@10).")] = 10,
+    report: Annotated[Path, typer.Option("--report", help="Folder of the JSON, Markdown and PNG reports.")] = Path(
+        "evals/results"
+    ),
+    peer: Annotated[
+        bool, typer.Option("--peer/--no-peer", help="Also run the llama-index peer (built once in the data dir).")
+    ] = True,
+    save_baseline: Annotated[
+        bool, typer.Option("--save-baseline", help="Record the figures in evals/results/baseline.json.")
+    ] = False,
+) -> None:
+    """Evaluate retrieval, answers, citations, refusals and latency on a gold set; exit 1 below the thresholds."""
+    try:
+        from evals.cases import DATASET_NAMES
+        from evals.evaluate import run_eval
+        from evals.report import LABELS, behind_peer, check_thresholds, load_thresholds
+        from evals.report import save_baseline as record_baseline
+    except ImportError as exc:
+        raise fail(f"dépendances d'évaluation absentes ({exc.name}) : pip install 'nexus-aria[eval]'", 1) from exc
+    from tutor.config import TutorSettings
+
+    if dataset not in (*DATASET_NAMES, "all") and not (dataset.endswith(".jsonl") and Path(dataset).is_file()):
+        raise fail(f"--dataset doit être curriculum, uploads, all ou un fichier .jsonl (reçu : {dataset!r})")
+    if backend not in (None, "extractive", "openai"):
+        raise fail(f"--backend doit être extractive ou openai (reçu : {backend!r})")
+    if k < 10:
+        raise fail(f"-k doit être au moins 10 (reçu : {k})")
+    backend = backend or TutorSettings().llm_backend
+    runtime = _runtime()
+    try:
+        curriculum = Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"
+        files = discover([curriculum])
+        ingestor = Ingestor(runtime.store, runtime.embedder, IngestSettings())
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        ) as bar:
+            task = bar.add_task("programme", total=len(files))
+            results = []
+            for path, source in files:
+                results.append(ingestor.ingest_file(path, source))
+                bar.update(task, advance=1)
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise fail(f"ingestion du programme en échec : {failed[0].source} : {failed[0].reason}", 1)
+        console.print(
+            f"Programme : {sum(r.status == 'ingested' for r in results)} chapitre(s) ingéré(s), "
+            f"{sum(r.status == 'skipped' for r in results)} inchangé(s)."
+        )
+        peer_pipeline = None
+        if peer:
+            from evals.peer import PeerPipeline
+
+            console.print("Pipeline de comparaison (llama-index) : construction ou réutilisation de l'index…")
+            peer_pipeline = PeerPipeline(files, runtime.embedder, runtime.settings.data_dir / "eval-peer")
+        thresholds = load_thresholds()
+        below: list[str] = []
+        try:
+            for name in DATASET_NAMES if dataset == "all" else (dataset,):
+                with Progress(
+                    TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+                ) as bar:
+                    advance = _stage_progress(bar)
+                    result = run_eval(runtime.kb, name, backend, k, report, peer=peer_pipeline, progress=advance)
+                table = Table(title=f"Évaluation : {result['dataset']} ({result['questions']} questions)")
+                for col in ("métrique", "ARIA", "pair (llama-index)"):
+                    table.add_column(col, justify="left" if col == "métrique" else "right")
+                theirs = result.get("peer", {}).get("metrics", {})
+                for key, value in result["metrics"].items():
+                    other = theirs.get(key)
+                    table.add_row(
+                        LABELS.get(key, key),
+                        "—" if value is None else f"{value:.3f}",
+                        "—" if other is None else f"{other:.3f}",
+                    )
+                console.print(table)
+                for line in behind_peer(result):
+                    console.print(f"[yellow]en retrait sur le pair[/yellow] {line}", highlight=False)
+                stem = report / f"eval-{result['dataset']}"
+                console.print(f"Rapports : {stem}.json, {stem}.md, {stem}.png", highlight=False)
+                if save_baseline:
+                    console.print(f"Référence enregistrée : {record_baseline(result)}", highlight=False)
+                if backend == "extractive":
+                    below += check_thresholds(result, thresholds)
+        finally:
+            if peer_pipeline:
+                peer_pipeline.close()
+    finally:
+        runtime.close()
+    for line in below:
+        err_console.print(f"[red]sous le seuil :[/red] {line}", highlight=False)
+    if below:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ from typer.main import get_command
 from ingest.config import IngestSettings
 from knowledge.config import KnowledgeSettings
 from nexus_cli.main import app
+from platform_api.core.config import PlatformSettings
 from tutor.config import TutorSettings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SETTINGS = [
-    f"NEXUS_{name.upper()}" for cls in (KnowledgeSettings, IngestSettings, TutorSettings) for name in cls.model_fields
+    f"NEXUS_{name.upper()}"
+    for cls in (KnowledgeSettings, IngestSettings, TutorSettings, PlatformSettings)
+    for name in cls.model_fields
 ]
 
 

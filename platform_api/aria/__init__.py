@@ -1,0 +1,1 @@
+"""ARIA in the platform: chat over REST, SSE and WebSocket, sessions and messages."""

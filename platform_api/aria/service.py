@@ -1,0 +1,294 @@
+"""ARIA in the platform: the learner profile from the token, sessions and messages, persistence of answers.
+
+Everything that touches the database runs in a worker thread, before the first byte of a stream and after its
+last one; the tutor streams in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+from sqlalchemy.orm import Session
+
+from knowledge.store import Match
+from platform_api.aria.exceptions import SessionNotFound, SourceNotFound
+from platform_api.aria.models import AriaMessage, AriaSession
+from platform_api.aria.repository import AriaRepository
+from platform_api.aria.schemas import SourceView
+from platform_api.assessments.repository import AssessmentRepository
+from platform_api.classes.repository import ClassRepository
+from platform_api.core.db import new_id, unit_of_work, utcnow
+from platform_api.core.state import Platform
+from platform_api.courses.repository import CourseRepository
+from platform_api.users.models import User
+from platform_api.users.repository import UserRepository
+from tutor.retrieval import scope_for
+from tutor.types import ChatContext, DoneEvent, ErrorEvent, LearnerProfile, SourcesEvent, TokenEvent, Turn, TutorEvent
+
+HISTORY_MESSAGES = 20
+
+
+@dataclass
+class Prepared:
+    """What a question needs before the tutor runs: who asks, where the answer goes, what came before."""
+
+    user_id: str
+    session_id: str
+    question: str
+    profile: LearnerProfile
+    history: list[Turn]
+    context: ChatContext | None
+    asked_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class Outcome:
+    """What the stream produced, to persist at its end (or when the client leaves)."""
+
+    parts: list[str] = field(default_factory=list)
+    done: DoneEvent | None = None
+    error: ErrorEvent | None = None
+    first_token_s: float | None = None
+
+
+def learner_profile(db: Session, user: User) -> LearnerProfile:
+    """Role, level, classes and hidden answer keys, from the database: never from the message."""
+    classes = ClassRepository(db)
+    if user.role == "student":
+        profile = UserRepository(db).profile(user.id)
+        level = profile.class_level if profile else None
+        class_ids = classes.class_ids_of_student(user.id)
+        hidden = AssessmentRepository(db).open_document_ids(class_ids, utcnow())
+        return LearnerProfile(
+            role="student",
+            user_id=user.id,
+            level=level if level in ("premiere", "terminale") else None,  # type: ignore[arg-type]
+            class_ids=tuple(class_ids),
+            hidden_doc_ids=tuple(hidden),
+        )
+    if user.role == "teacher":
+        return LearnerProfile(
+            role="teacher", user_id=user.id, class_ids=tuple(c.id for c in classes.of_teacher(user.id))
+        )
+    if user.role == "admin":
+        return LearnerProfile(role="admin", user_id=user.id)
+    return LearnerProfile(role="parent", user_id=user.id)
+
+
+def own_session(db: Session, user_id: str, session_id: str) -> AriaSession:
+    session = AriaRepository(db).session(session_id)
+    if session is None or session.user_id != user_id:
+        raise SessionNotFound()
+    return session
+
+
+def prepare(
+    db: Session,
+    user: User,
+    session_id: str | None,
+    question: str,
+    course_id: str | None = None,
+    hints_only: bool = False,
+) -> Prepared:
+    """Get or create the caller's session (someone else's answers 404), build the profile, load the history."""
+    repo = AriaRepository(db)
+    session_id = session_id or new_id()
+    session = repo.session(session_id)
+    if session is None:
+        session = repo.add_session(
+            AriaSession(id=session_id, user_id=user.id, title=_title(question), course_id=course_id)
+        )
+    elif session.user_id != user.id:
+        raise SessionNotFound()
+    kb_course = None
+    if course_id:
+        course = CourseRepository(db).get(course_id)
+        kb_course = course.kb_course if course is not None and course.published else None
+    history = [
+        Turn(role="user" if m.role == "user" else "assistant", content=m.content)
+        for m in repo.messages(session.id, HISTORY_MESSAGES)
+    ]
+    context = ChatContext(current_course=kb_course, hints_only=hints_only) if (kb_course or hints_only) else None
+    return Prepared(user.id, session.id, question.strip(), learner_profile(db, user), history, context)
+
+
+def _title(question: str) -> str:
+    text = " ".join(question.split())
+    return text[:80] + ("…" if len(text) > 80 else "")
+
+
+def persist(db: Session, prepared: Prepared, outcome: Outcome, interrupted: bool = False) -> AriaMessage | None:
+    """Store the question and its answer together, so a session always alternates question and answer.
+
+    A failed answer stores nothing (the question can be asked again); an interrupted one stores what was
+    streamed, marked as interrupted.
+    """
+    if outcome.done is None and not (interrupted and outcome.parts):
+        return None
+    repo = AriaRepository(db)
+    session = repo.session(prepared.session_id)
+    if session is None:  # the session was deleted meanwhile (account erased)
+        return None
+    now = max(utcnow(), prepared.asked_at + timedelta(microseconds=1))  # the answer always sorts after
+    repo.add_message(
+        AriaMessage(session_id=session.id, role="user", content=prepared.question, created_at=prepared.asked_at)
+    )
+    done = outcome.done
+    meta: dict[str, Any] = dict(done.metadata) if done else {"interrupted": True}
+    if done is not None and done.refused:
+        meta["refused"] = True
+    answer = repo.add_message(
+        AriaMessage(
+            session_id=session.id,
+            role="assistant",
+            content=done.response if done else "".join(outcome.parts),
+            sources=[s.to_json() for s in done.sources] if done else [],
+            confidence=done.confidence if done else None,
+            meta=meta,
+            created_at=now,
+        )
+    )
+    session.updated_at = now
+    return answer
+
+
+async def run(platform: Platform, prepared: Prepared, outcome: Outcome, channel: str) -> AsyncIterator[TutorEvent]:
+    """Stream the tutor's events, recording them in ``outcome``; persists when the stream ends or is cut."""
+    started = anyio.current_time()
+    finished = False
+    try:
+        async for event in platform.tutor.stream(
+            prepared.question, prepared.profile, prepared.history, prepared.context
+        ):
+            if isinstance(event, TokenEvent):
+                if outcome.first_token_s is None:
+                    outcome.first_token_s = anyio.current_time() - started
+                    platform.metrics.chat_ttft.labels(channel).observe(outcome.first_token_s)
+                outcome.parts.append(event.text)
+            elif isinstance(event, DoneEvent):
+                outcome.done = event
+            elif isinstance(event, ErrorEvent):
+                outcome.error = event
+            yield event
+        finished = True
+    finally:
+        # Shielded: a client that leaves mid-stream cancels us, and the session must still end consistent.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(lambda: save(platform, prepared, outcome, interrupted=not finished))
+        label = (
+            "interrupted"
+            if not finished
+            else "error"
+            if outcome.error
+            else "refused"
+            if outcome.done and outcome.done.refused
+            else "answered"
+        )
+        platform.metrics.chats.labels(channel, label).inc()
+
+
+def save(platform: Platform, prepared: Prepared, outcome: Outcome, interrupted: bool) -> AriaMessage | None:
+    with unit_of_work(platform.sessions) as db:
+        return persist(db, prepared, outcome, interrupted)
+
+
+def sources_json(event: SourcesEvent | DoneEvent) -> list[dict[str, Any]]:
+    return [s.to_json() for s in event.sources]
+
+
+MAX_SOURCE_CHUNKS = 2000
+
+
+def source_view(
+    platform: Platform,
+    db: Session,
+    user: User,
+    doc_id: str,
+    page: int | None,
+    section: list[str],
+    snippet: str | None,
+) -> SourceView:
+    """The cited page (PDF) or section of a document the caller may read, the cited passage located in it.
+
+    Access is the caller's ARIA scope (public, their classes, their own uploads; no hidden answer keys), so a
+    citation opens exactly what ARIA could have cited to them; anything else is :class:`SourceNotFound`.
+    """
+    scope = scope_for(learner_profile(db, user))
+    flt = scope.to_filter().and_(Match("doc_id", doc_id))
+    chunks = list(platform.knowledge.store.scroll(flt, MAX_SOURCE_CHUNKS))
+    if chunks:
+        newest = max(int(c.get("doc_version", 0)) for c in chunks)
+        chunks = [c for c in chunks if int(c.get("doc_version", 0)) == newest]
+    if page is not None:
+        chunks = [c for c in chunks if c.get("page") == page]
+    if section:
+        chunks = [c for c in chunks if list(c.get("section_path") or [])[: len(section)] == section]
+    if not chunks:
+        raise SourceNotFound()
+    chunks.sort(key=lambda c: (int(c.get("start") or 0), int(c.get("chunk_index") or 0)))
+    text, spans = merge_chunks(chunks, None if page is not None else len(section))
+    highlight = None
+    wanted = " ".join((snippet or "").split()).rstrip("…").strip()
+    if wanted:
+        for chunk, span in zip(chunks, spans, strict=True):
+            if " ".join(str(chunk.get("text", "")).split()).startswith(wanted):
+                highlight = list(span)
+                break
+    first = chunks[0]
+    return SourceView(
+        doc_id=doc_id,
+        title=str(first.get("title", "")),
+        source=str(first.get("source", "")),
+        page=page,
+        section_path=section,
+        text=text,
+        highlight=highlight,
+        passages=len(chunks),
+    )
+
+
+def merge_chunks(chunks: list[dict[str, Any]], depth: int | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """Chunks sorted by offset joined into one text without their overlaps; each chunk's span in it.
+
+    With ``depth`` (the length of the section path asked for), the headings of sub-sections deeper than it are
+    written as Markdown headings where a chunk starts a new one, so the text keeps its structure.
+    """
+    out: list[str] = []
+    length = 0
+    cursor: int | None = None  # end offset, in the parsed document, of what ``out`` holds last
+    spans: list[tuple[int, int]] = []
+    path: list[str] | None = None
+    for chunk in chunks:
+        if depth is not None:
+            here = [str(p) for p in chunk.get("section_path") or []]
+            if here != path and len(here) > depth:
+                heading = "#" * min(2 + len(here) - depth, 6) + " " + " ".join(here[-1].split())
+                out.append(("\n\n" if out else "") + heading)
+                length += len(out[-1])
+                cursor = None
+            path = here
+        text = str(chunk.get("text", ""))
+        start, end = int(chunk.get("start") or 0), int(chunk.get("end") or 0)
+        exact = end - start == len(text)
+        if cursor is not None and exact and start < cursor:
+            overlap = cursor - start
+            begin = length - overlap
+            if end > cursor:
+                tail = text[overlap:]
+                out.append(tail)
+                length += len(tail)
+                cursor = end
+            spans.append((begin, begin + len(text)))
+            continue
+        if out:
+            out.append("\n\n")
+            length += 2
+        spans.append((length, length + len(text)))
+        out.append(text)
+        length += len(text)
+        cursor = end if exact else None
+    return "".join(out), spans

@@ -1,0 +1,1 @@
+"""Assessments (quiz, tp, exam, project), attempts with server-side time limits, grading."""

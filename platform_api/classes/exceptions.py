@@ -1,0 +1,20 @@
+"""Errors of classes."""
+
+from __future__ import annotations
+
+from platform_api.core.errors import BadRequest, NotFound
+
+
+class ClassNotFound(NotFound):
+    code = "class_not_found"
+    message = "Classe introuvable."
+
+
+class InvalidJoinCode(BadRequest):
+    code = "invalid_join_code"
+    message = "Ce code de classe ne correspond à aucune classe."
+
+
+class StudentNotFound(NotFound):
+    code = "student_not_found"
+    message = "Aucun élève n'a un compte avec cet email."

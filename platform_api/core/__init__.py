@@ -1,0 +1,1 @@
+"""Shared plumbing of the platform: settings, database, errors, security, rate limits, middleware, metrics."""

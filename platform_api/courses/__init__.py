@@ -1,0 +1,1 @@
+"""Courses: the curriculum (seeded, read-only) and teachers' own."""

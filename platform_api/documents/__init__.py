@@ -1,0 +1,1 @@
+"""Uploaded documents and their ingestion jobs."""

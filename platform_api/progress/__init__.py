@@ -1,0 +1,1 @@
+"""Progress per course and section, and the student, parent and teacher dashboards."""

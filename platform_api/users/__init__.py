@@ -1,0 +1,1 @@
+"""Users, student profiles, parent-child links, erasure and export of personal data."""
