@@ -41,6 +41,18 @@ class DocumentOptions:
     course: str | None = None
     doc_id: str | None = None
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any], default_visibility: Visibility = "public") -> DocumentOptions:
+        """The options stored in an ingestion job's parameters."""
+        return cls(
+            levels=tuple(params.get("levels") or ()),
+            visibility=params.get("visibility", default_visibility),
+            owner_id=params.get("owner_id"),
+            class_ids=tuple(params.get("class_ids") or ()),
+            course=params.get("course"),
+            doc_id=params.get("doc_id"),
+        )
+
     def __post_init__(self) -> None:
         bad = [lv for lv in self.levels if lv not in LEVELS]
         if bad:

@@ -65,15 +65,7 @@ def ingest_handler(ingestor: Ingestor) -> Any:
 
     def handle(job: Job, progress: Any) -> dict[str, Any]:
         p = job.params
-        options = DocumentOptions(
-            levels=tuple(p.get("levels") or ()),
-            visibility=p.get("visibility", "public"),
-            owner_id=p.get("owner_id"),
-            class_ids=tuple(p.get("class_ids") or ()),
-            course=p.get("course"),
-            doc_id=p.get("doc_id"),
-        )
-        result = ingestor.ingest_file(Path(p["path"]), p["source"], options, progress)
+        result = ingestor.ingest_file(Path(p["path"]), p["source"], DocumentOptions.from_params(p), progress)
         return result.__dict__
 
     return handle

@@ -165,13 +165,7 @@ def ingestion_handler(ingestor: Ingestor, queue: SqlJobQueue) -> Any:
 
     def handle(job: Job, progress: Any) -> dict[str, Any]:
         p = job.params
-        options = DocumentOptions(
-            levels=tuple(p.get("levels") or ()),
-            visibility=p.get("visibility", "private"),
-            owner_id=p.get("owner_id"),
-            class_ids=tuple(p.get("class_ids") or ()),
-            doc_id=p["doc_id"],
-        )
+        options = DocumentOptions.from_params(p, default_visibility="private")
         result = ingestor.ingest_file(Path(p["path"]), p["source"], options, progress)
         if not queue.document_exists(p["doc_id"]):  # deleted while it was being ingested
             ingestor.delete(p["doc_id"])
