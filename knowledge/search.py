@@ -147,3 +147,46 @@ def latest_versions(hits: Sequence[SearchHit]) -> list[SearchHit]:
         version = int(hit.payload.get("doc_version", 0))
         newest[hit.doc_id] = max(version, newest.get(hit.doc_id, version))
     return [h for h in hits if int(h.payload.get("doc_version", 0)) == newest[h.doc_id]]
+
+
+def merge_chunks(chunks: list[dict[str, Any]], depth: int | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """Chunks sorted by offset joined into one text without their overlaps; each chunk's span in it.
+
+    With ``depth`` (the length of the section path asked for), the headings of sub-sections deeper than it are
+    written as Markdown headings where a chunk starts a new one, so the text keeps its structure.
+    """
+    out: list[str] = []
+    length = 0
+    cursor: int | None = None  # end offset, in the parsed document, of what ``out`` holds last
+    spans: list[tuple[int, int]] = []
+    path: list[str] | None = None
+    for chunk in chunks:
+        if depth is not None:
+            here = [str(p) for p in chunk.get("section_path") or []]
+            if here != path and len(here) > depth:
+                heading = "#" * min(2 + len(here) - depth, 6) + " " + " ".join(here[-1].split())
+                out.append(("\n\n" if out else "") + heading)
+                length += len(out[-1])
+                cursor = None
+            path = here
+        text = str(chunk.get("text", ""))
+        start, end = int(chunk.get("start") or 0), int(chunk.get("end") or 0)
+        exact = end - start == len(text)
+        if cursor is not None and exact and start < cursor:
+            overlap = cursor - start
+            begin = length - overlap
+            if end > cursor:
+                tail = text[overlap:]
+                out.append(tail)
+                length += len(tail)
+                cursor = end
+            spans.append((begin, begin + len(text)))
+            continue
+        if out:
+            out.append("\n\n")
+            length += 2
+        spans.append((length, length + len(text)))
+        out.append(text)
+        length += len(text)
+        cursor = end if exact else None
+    return "".join(out), spans

@@ -233,6 +233,8 @@ _TEXTING = {
     "ordi": "ordinateur",
     "info": "informatique",
     "exo": "exercice",
+    "diapo": "diaporama",
+    "diapos": "diaporama",
     "exos": "exercices",
     "fct": "fonction",
     "var": "variable",

@@ -106,8 +106,9 @@ def _prose(text: str) -> list[str]:
 class ExtractiveBackend:
     """A grounded French answer built from the best sentences of the retrieved passages.
 
-    Definition first, then supporting sentences, then an example (code or "par exemple"), each cited; adapted to
-    the asker's role; deterministic. Sentences that look like instructions to the assistant are never quoted.
+    Definition first, then supporting sentences, then an example (code or "par exemple"), each cited and taken
+    from the ``focus`` best-ranked passages when they have any; adapted to the asker's role; deterministic.
+    Sentences that look like instructions to the assistant are never quoted.
 
     Example:
         >>> text = "".join([t async for t in ExtractiveBackend().generate(request)])
@@ -115,8 +116,9 @@ class ExtractiveBackend:
 
     model = "extractive"
 
-    def __init__(self, max_support: int = 2) -> None:
+    def __init__(self, max_support: int = 2, focus: int = 2) -> None:
         self.max_support = max_support
+        self.focus = focus
 
     async def generate(self, request: AnswerRequest) -> AsyncIterator[str]:
         text = self.compose(request)
@@ -142,14 +144,14 @@ class ExtractiveBackend:
         return sorted(out, key=lambda s: s.score, reverse=True)
 
     def _example(self, request: AnswerRequest, used: set[int]) -> tuple[str, int] | None:
-        for i, hit in enumerate(request.hits[:3], start=1):
+        for i, hit in enumerate(request.hits[: self.focus], start=1):
             if hit.payload.get("content_type") == "corrige" and request.profile.role == "student":
                 continue
             for match in _CODE_BLOCK.finditer(hit.text):
                 code = match.group(0).strip()
                 if 2 <= code.count("\n") <= 18:
                     return code, i
-        for i, hit in enumerate(request.hits[:3], start=1):
+        for i, hit in enumerate(request.hits[: self.focus], start=1):
             for sentence in _prose(hit.text):
                 if re.search(r"\bpar exemple\b|\bexemple\b", sentence, re.IGNORECASE) and i not in used:
                     return sentence, i
@@ -174,6 +176,9 @@ class ExtractiveBackend:
                 + "\n".join(closest)
                 + "\n\nTu peux reformuler ta question ou me dire de quel chapitre il s'agit."
             )
+        # Grounded in the best-ranked passages: a sentence of a lower one that matches the question's words is
+        # more often off the point than the passage ranked first (measured: most citations of ranks 3-5 were).
+        candidates = [c for c in candidates if c.source <= self.focus] or candidates
         best = candidates[0]
         definition = next((c for c in candidates if c.defines and c.score >= best.score - 0.3), best)
         chosen = [definition]

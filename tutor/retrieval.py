@@ -11,11 +11,31 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 
-from knowledge.search import KnowledgeBase, SearchHit, SearchScope
-from knowledge.text import analyze, normalize_query
+from knowledge.search import KnowledgeBase, SearchHit, SearchScope, merge_chunks
+from knowledge.text import analyze, fold, normalize_query
 from tutor.config import TutorSettings
 from tutor.types import ChatContext, LearnerProfile, Turn
+
+MAX_CHUNKS_PER_PASSAGE = 3  # chunks of one section merged into one passage
+# A question answered by a course explanation is better served by it than by an exercise statement or an answer key
+# on the same notion: a second ranking without them is fused in with this weight, unless the question is about an
+# exercise ("l'exo 3 du bac blanc").
+EXPLANATION_WEIGHT = 0.5
+_EXERCISE = re.compile(
+    r"\b(exercices?|exo|corrige\w*|corrections?|solutions?|sujets?|bac|annales?|ds|devoirs?|td|tp)\b"
+)
+# A teacher's document counts as named by a question holding this share of its title's and file name's terms
+# (weighted by rarity): "dans le diapo sur les files" names "Les files — diaporama" (diaporama-files.pdf).
+NAMED_SHARE = 0.5
+# Words that point at the course material rather than at a notion ("dans le chapitre sur les piles", "la fiche du
+# prof"): left out of the keyword search, where they match any passage that happens to say "chapitre" or "cours".
+_MATERIAL = re.compile(
+    r"\b(chapitres?|cours|le[cç]ons?|profs?|professeure?s?|fiches?|diaporamas?|diapos?|slides?|polys?|polycopi[ée]s?|"
+    r"manuels?|documents?)\b",
+    re.IGNORECASE,
+)
 
 # Words of a follow-up that ask for more of the same topic rather than name a new one.
 _GENERIC = set(
@@ -144,61 +164,90 @@ class Retriever:
     ) -> Retrieved:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        query = condense(question, history)
-        dense = self.kb.embedder.embed_query(normalize_query(query))
+        query = normalize_query(condense(question, history))
+        dense = self.kb.embedder.embed_query(query)
         timings["embed"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         k = self.settings.retrieval_k
         scope = scope_for(profile)
         pool = 3 * k
-        hits = self.kb.search_vectors(query, dense, pool, scope)
+        words = _MATERIAL.sub(" ", query)  # what the question asks about, for the keyword side
+        hits = self.kb.search_vectors(words, dense, pool, scope)
         out_of_level = False
         if profile.level == "premiere":
-            own = self.kb.search_vectors(query, dense, pool, replace(scope, levels=("premiere",)))
-            best_all, best_own = (
-                self._best_cosine(dense, scope),
-                self._best_cosine(dense, replace(scope, levels=("premiere",))),
-            )
+            premiere = replace(scope, levels=("premiere",))
+            own = self.kb.search_vectors(words, dense, pool, premiere)
+            best_all, best_own = self._best_cosine(dense, scope), self._best_cosine(dense, premiere)
             # Première material first, unless only Terminale material really answers the question.
             if own and best_own + 0.015 >= best_all:
-                hits = own
+                hits, scope = own, premiere
             elif hits and "premiere" not in hits[0].payload.get("level", []):
                 out_of_level = True
+        if not _EXERCISE.search(fold(query)):  # explanations before exercise statements and answer keys
+            explain = replace(scope, exclude_content_types=("exercice", "corrige"))
+            hits = _fuse(hits, self.kb.search_vectors(words, dense, pool, explain), weight=EXPLANATION_WEIGHT)
+        named = self.named_documents(query, hits)
+        if named:
+            hits = _fuse(hits, self.kb.search_vectors(words, dense, k, replace(scope, doc_ids=named)), weight=1.0)
         if context and context.current_course:
-            boosted = self.kb.search_vectors(query, dense, k, replace(scope, courses=(context.current_course,)))
+            boosted = self.kb.search_vectors(words, dense, k, replace(scope, courses=(context.current_course,)))
             hits = _fuse(hits, boosted, weight=1.0)
         timings["search"] = time.perf_counter() - t0
         selected = self.select(hits, k)
         confidence = self.confidence(query, dense, selected, scope)
         return Retrieved(selected, query, confidence, out_of_level, timings)
 
+    def named_documents(self, query: str, hits: Sequence[SearchHit]) -> tuple[str, ...]:
+        """Documents among ``hits`` that the question names by their title or file name ("dans le diapo sur les
+        files", "le sujet de bac blanc"): most of the weight of the name's terms, rare terms weighing more."""
+        asked = set(analyze(query))
+        named: list[str] = []
+        for hit in hits:
+            if hit.doc_id in named or hit.payload.get("source_kind") == "curriculum":
+                continue
+            stem = PurePosixPath(hit.source).stem.replace("-", " ").replace("_", " ")
+            name = set(analyze(f"{hit.title} {stem}"))
+            if not name or not asked & name:
+                continue
+            weights = {t: self.terms.idf(t) for t in name}
+            if sum(weights[t] for t in name & asked) >= NAMED_SHARE * sum(weights.values()):
+                named.append(hit.doc_id)
+        return tuple(named)
+
     def _best_cosine(self, dense: list[float], scope: SearchScope) -> float:
         top = self.kb.store.dense_search(dense, scope.to_filter(), 1)
         return top[0].score if top else 0.0
 
     def select(self, hits: Sequence[SearchHit], k: int) -> list[SearchHit]:
-        """Dedupe, at most two passages per section and three per document, within the token budget."""
-        chosen: list[SearchHit] = []
-        per_section: dict[tuple[str, tuple[str, ...]], int] = {}
+        """At most ``k`` passages, three per document, within the token budget; duplicates dropped.
+
+        Chunks of one section (and page) are merged into a single passage in reading order, up to three: the
+        answer reads the section's continuation, a citation names the section once, and the chunks do not take
+        the places of other sections.
+        """
+        groups: dict[tuple[str, tuple[str, ...], int | None], list[SearchHit]] = {}
         per_doc: dict[str, int] = {}
         seen_text: set[str] = set()
         budget = self.settings.context_tokens
         for hit in hits:
-            key = (hit.doc_id, tuple(hit.section_path))
+            key = (hit.doc_id, tuple(hit.section_path), hit.page)
             norm = " ".join(hit.text.split())[:200]
-            if norm in seen_text or per_section.get(key, 0) >= 2 or per_doc.get(hit.doc_id, 0) >= 3:
+            group = groups.get(key)
+            if norm in seen_text or (group is None and (len(groups) == k or per_doc.get(hit.doc_id, 0) >= 3)):
+                continue
+            if group is not None and len(group) >= MAX_CHUNKS_PER_PASSAGE:
                 continue
             cost = self.kb.embedder.count_tokens(hit.text)
-            if chosen and cost > budget:
+            if groups and cost > budget:
                 continue
-            chosen.append(hit)
             seen_text.add(norm)
-            per_section[key] = per_section.get(key, 0) + 1
-            per_doc[hit.doc_id] = per_doc.get(hit.doc_id, 0) + 1
             budget -= cost
-            if len(chosen) == k:
-                break
-        return chosen
+            if group is None:
+                groups[key] = [hit]
+                per_doc[hit.doc_id] = per_doc.get(hit.doc_id, 0) + 1
+            else:
+                group.append(hit)
+        return [_merge(group) for group in groups.values()]
 
     def confidence(self, query: str, dense: list[float], hits: Sequence[SearchHit], scope: SearchScope) -> float:
         """From retrieval evidence: semantic closeness, the query's terms (weighted by rarity) found in the passages,
@@ -217,6 +266,22 @@ class Retriever:
         lexical = sum(weights[t] for t in terms & found) / sum(weights.values()) if terms else 0.5
         agreement = 1.0 if top_dense and top_dense[0].id in {h.id for h in hits[:3]} else 0.0
         return round(0.5 * semantic + 0.35 * lexical + 0.15 * agreement, 3)
+
+
+def _merge(group: Sequence[SearchHit]) -> SearchHit:
+    """One passage from chunks of the same section: their texts in reading order without overlaps, the best
+    chunk's rank and score, the offsets of the whole."""
+    best = group[0]
+    if len(group) == 1:
+        return best
+    chunks = sorted((h.payload | {"text": h.text} for h in group), key=lambda c: int(c.get("start") or 0))
+    text, _ = merge_chunks(chunks)
+    payload = best.payload | {
+        "start": min(int(c.get("start") or 0) for c in chunks),
+        "end": max(int(c.get("end") or 0) for c in chunks),
+        "chunk_ids": [h.id for h in group],
+    }
+    return replace(best, text=text, payload=payload)
 
 
 def _fuse(main: list[SearchHit], extra: list[SearchHit], weight: float, k: int = 60) -> list[SearchHit]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from evals.pdf_fixtures import handout_pdf
-from platform_api.aria.service import merge_chunks
+from knowledge.search import merge_chunks
 from platform_api.core import system
 from tests.platform_api.conftest import Api
 from tests.platform_api.test_documents import upload, wait_ready
