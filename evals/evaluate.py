@@ -22,7 +22,7 @@ from evals.gold import load_refusals
 from evals.peer import PeerPipeline
 from evals.ragas_metrics import RagasScorer
 from evals.report import load_thresholds, write_reports
-from knowledge.search import KnowledgeBase, SearchHit
+from knowledge.search import KnowledgeBase, SearchHit, merge_chunks
 from knowledge.store import Filter, Match
 from tutor.config import TutorSettings
 from tutor.engine import Tutor
@@ -265,7 +265,7 @@ def _answer_row(done: DoneEvent, first_token_s: float | None, used: list[m.Passa
 
 
 class _References:
-    """Gold passages as text, for ragas' context metrics: our chunks under the gold heading, or the gold page."""
+    """Gold passages as text, for ragas' context metrics: the text under the gold heading, or the gold page."""
 
     def __init__(self, kb: KnowledgeBase, pdfs: dict[str, tuple[bytes, list[str]]]) -> None:
         self.kb = kb
@@ -281,10 +281,10 @@ class _References:
     def of(self, gold: Sequence[m.Gold]) -> list[str]:
         texts: list[str] = []
         for g in gold:
-            if "chapter" in g:
-                texts += [
-                    str(p["text"]) for p in self._chunks(str(g["chapter"])) if g["section"] in p.get("section_path", [])
-                ]
+            if "chapter" in g:  # the whole section, as ARIA passes a section's chunks merged into one passage
+                section = [p for p in self._chunks(str(g["chapter"])) if g["section"] in p.get("section_path", [])]
+                if section:
+                    texts.append(merge_chunks(sorted(section, key=lambda p: int(p.get("start") or 0)))[0])
             elif str(g["source"]) in self.pages:
                 pages = self.pages[str(g["source"])]
                 page = int(g["page"])

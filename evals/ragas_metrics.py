@@ -2,8 +2,9 @@
 endpoint is configured in the tutor settings.
 
 Notes on what the offline figures mean here:
-- context precision/recall compare the passages the answer used with the gold passages (the chunks under the gold
-  heading, or the gold page) by normalised Levenshtein similarity (ragas' default threshold 0.5);
+- context precision/recall compare the passages the answer used with the gold passages (the text under the gold
+  heading, one passage per section as ARIA cites them, or the gold page) by normalised Levenshtein similarity
+  (ragas' default threshold 0.5);
 - ROUGE-L uses rouge-score's tokenizer, which keeps only ``[a-z0-9]``: accented letters split words, so French
   figures are lower than English ones but stable from one run to the next.
 """

@@ -244,9 +244,53 @@ _TEXTING_RE = re.compile(
 )
 
 
+# English names and acronyms students meet in tutorials and videos, with the programme's French term added after
+# them (the course material says "parcours en largeur", the student writes "BFS"). Whole words, case-insensitive;
+# words that are also French ("queue", "tree" is not, "file" is) are left out.
+_GLOSSARY = {
+    "bfs": "parcours en largeur",
+    "dfs": "parcours en profondeur",
+    "deadlock": "interblocage",
+    "stack": "pile",
+    "tuple": "p-uplet",
+    "tuples": "p-uplets",
+    "linked list": "liste chaînée",
+    "hash table": "table de hachage",
+    "hashmap": "table de hachage",
+    "dict": "dictionnaire",
+    "dico": "dictionnaire",
+    "bst": "arbre binaire de recherche",
+    "abr": "arbre binaire de recherche",
+    "tree": "arbre",
+    "graph": "graphe",
+    "array": "tableau",
+    "merge sort": "tri fusion",
+    "binary search": "recherche dichotomique",
+    "divide and conquer": "diviser pour régner",
+    "greedy": "algorithme glouton",
+    "memoization": "mémoïsation",
+    "knn": "k plus proches voisins",
+    "oop": "programmation orientée objet",
+    "poo": "programmation orientée objet",
+    "float": "flottant",
+    "overflow": "dépassement de capacité",
+    "debug": "déboguer",
+    "debugger": "déboguer",
+    "soc": "système sur puce",
+    "cpu": "processeur",
+    "ram": "mémoire vive",
+    "os": "système d'exploitation",
+}
+_GLOSSARY_RE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _GLOSSARY), key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
 def normalize_query(text: str) -> str:
-    """Standard spellings for texting abbreviations: "c koi une pile" -> "c'est quoi une pile"."""
-    return _TEXTING_RE.sub(lambda m: _TEXTING[m.group(1).lower()], text)
+    """Standard spellings for texting abbreviations, and the programme's French term after an English one:
+    "c koi un BFS" -> "c'est quoi un BFS (parcours en largeur)"."""
+    text = _TEXTING_RE.sub(lambda m: _TEXTING[m.group(1).lower()], text)
+    return _GLOSSARY_RE.sub(lambda m: f"{m.group(0)} ({_GLOSSARY[m.group(1).lower()]})", text)
 
 
 def fold(text: str) -> str:

@@ -1,4 +1,4 @@
-from knowledge.text import SparseEncoder, analyze, fold, term_id
+from knowledge.text import SparseEncoder, analyze, fold, normalize_query, term_id
 
 
 def test_fold_strips_accents_and_case() -> None:
@@ -51,3 +51,12 @@ def test_stemming_is_safe_from_many_threads() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(_stem, words, chunksize=16))
     assert got == expected
+
+
+def test_queries_get_standard_spellings_and_the_programmes_french_terms() -> None:
+    assert normalize_query("c koi un BFS ?") == "c'est quoi un BFS (parcours en largeur) ?"
+    assert normalize_query("pk mon Deadlock") == "pourquoi mon Deadlock (interblocage)"
+    assert normalize_query("trier avec un merge sort") == "trier avec un merge sort (tri fusion)"
+    # French words are left alone, and so are English words inside other words
+    assert normalize_query("la queue de la file") == "la queue de la file"
+    assert normalize_query("stacks et dictionnaire") == "stacks et dictionnaire"
