@@ -103,12 +103,6 @@ def check_thresholds(report: Mapping[str, Any], thresholds: Mapping[str, Any]) -
     return failures
 
 
-def known_gaps(dataset: str, thresholds: Mapping[str, Any] | None = None) -> list[str]:
-    """Retrieval metrics where ARIA is known to trail the peer on ``dataset`` (``[peer.known_gaps]``)."""
-    thresholds = load_thresholds() if thresholds is None else thresholds
-    return list(thresholds.get("peer", {}).get("known_gaps", {}).get(dataset, []))
-
-
 def behind_peer(report: Mapping[str, Any]) -> list[str]:
     """Retrieval metrics where ARIA is below the peer, as ``metric: ours < peer`` lines."""
     if "peer" not in report:

@@ -20,9 +20,9 @@ from tutor.types import ChatContext, LearnerProfile, Turn
 
 MAX_CHUNKS_PER_PASSAGE = 3  # chunks of one section merged into one passage
 # A question answered by a course explanation is better served by it than by an exercise statement or an answer key
-# on the same notion: a second ranking without them is fused in with this weight, unless the question is about an
-# exercise ("l'exo 3 du bac blanc").
-EXPLANATION_WEIGHT = 0.5
+# on the same notion: those are ranked as if this many places lower, unless the question is about an exercise ("l'exo
+# 3 du bac blanc"). A soft prior: a fused second ranking without them pushed every exercise below every explanation.
+EXERCISE_DEMOTION = 6
 _EXERCISE = re.compile(
     r"\b(exercices?|exo|corrige\w*|corrections?|solutions?|sujets?|bac|annales?|ds|devoirs?|td|tp)\b"
 )
@@ -184,8 +184,7 @@ class Retriever:
             elif hits and "premiere" not in hits[0].payload.get("level", []):
                 out_of_level = True
         if not _EXERCISE.search(fold(query)):  # explanations before exercise statements and answer keys
-            explain = replace(scope, exclude_content_types=("exercice", "corrige"))
-            hits = _fuse(hits, self.kb.search_vectors(words, dense, pool, explain), weight=EXPLANATION_WEIGHT)
+            hits = _demote_exercises(hits)
         named = self.named_documents(query, hits)
         if named:
             hits = _fuse(hits, self.kb.search_vectors(words, dense, k, replace(scope, doc_ids=named)), weight=1.0)
@@ -282,6 +281,15 @@ def _merge(group: Sequence[SearchHit]) -> SearchHit:
         "chunk_ids": [h.id for h in group],
     }
     return replace(best, text=text, payload=payload)
+
+
+def _demote_exercises(hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """Exercise statements and answer keys moved ``EXERCISE_DEMOTION`` places down (a stable sort)."""
+    exercise = ("exercice", "corrige")
+    place = {
+        h.id: i + (EXERCISE_DEMOTION if h.payload.get("content_type") in exercise else 0) for i, h in enumerate(hits)
+    }
+    return sorted(hits, key=lambda h: place[h.id])
 
 
 def _fuse(main: list[SearchHit], extra: list[SearchHit], weight: float, k: int = 60) -> list[SearchHit]:
