@@ -33,7 +33,7 @@ NAMED_SHARE = 0.5
 # prof"): left out of the keyword search, where they match any passage that happens to say "chapitre" or "cours".
 _MATERIAL = re.compile(
     r"\b(chapitres?|cours|le[cç]ons?|profs?|professeure?s?|fiches?|diaporamas?|diapos?|slides?|polys?|polycopi[ée]s?|"
-    r"manuels?|documents?)\b",
+    r"manuels?)\b",
     re.IGNORECASE,
 )
 
