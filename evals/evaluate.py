@@ -284,7 +284,7 @@ class _References:
             if "chapter" in g:  # the whole section, as ARIA passes a section's chunks merged into one passage
                 section = [p for p in self._chunks(str(g["chapter"])) if g["section"] in p.get("section_path", [])]
                 if section:
-                    texts.append(merge_chunks(sorted(section, key=lambda p: int(p.get("start") or 0)))[0])
+                    texts.append(merge_chunks(section)[0])  # already in reading order
             elif str(g["source"]) in self.pages:
                 pages = self.pages[str(g["source"])]
                 page = int(g["page"])

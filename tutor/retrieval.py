@@ -23,9 +23,8 @@ MAX_CHUNKS_PER_PASSAGE = 3  # chunks of one section merged into one passage
 # on the same notion: those are ranked as if this many places lower, unless the question is about an exercise ("l'exo
 # 3 du bac blanc"). A soft prior: a fused second ranking without them pushed every exercise below every explanation.
 EXERCISE_DEMOTION = 6
-_EXERCISE = re.compile(
-    r"\b(exercices?|exo|corrige\w*|corrections?|solutions?|sujets?|bac|annales?|ds|devoirs?|td|tp)\b"
-)
+# Read on the normalised query, where "exo" is already "exercice".
+_EXERCISE = re.compile(r"\b(exercices?|corrige\w*|corrections?|solutions?|sujets?|bac|annales?|devoirs?|td|tp)\b")
 # A teacher's document counts as named by a question holding this share of its title's and file name's terms
 # (weighted by rarity): "dans le diapo sur les files" names "Les files — diaporama" (diaporama-files.pdf).
 NAMED_SHARE = 0.5
