@@ -204,6 +204,10 @@ def init(
     except Exception as exc:
         raise fail(f"migration de la base impossible : {type(exc).__name__}: {exc}", 1) from exc
     console.print("Base de données à jour.")
+    try:
+        _signing_key(settings)
+    except (OSError, ValueError) as exc:
+        raise fail(f"clé de signature des jetons : {exc}", 1) from exc
     engine = build_engine(settings.sqlalchemy_url)
     sessions = build_sessionmaker(engine)
     with unit_of_work(sessions) as db:
@@ -264,17 +268,33 @@ def serve(
 
     from platform_api.app import create_app
     from platform_api.core.config import PlatformSettings
+    from platform_api.core.logging import uvicorn_config
     from platform_api.core.migrate import migrate
 
     try:
         settings = PlatformSettings()
         migrate(settings.sqlalchemy_url)
+        _signing_key(settings)
     except Exception as exc:
         raise fail(f"démarrage impossible : {type(exc).__name__}: {exc}", 1) from exc
     console.print(f"ARIA est prêt : [bold]http://{host}:{port}/[/bold]  (API : http://{host}:{port}/docs)")
     # Event streams (GET /api/events) never end by themselves: a stopping server gives open requests 25 s
     # (under compose's 30 s stop grace), then closes them; browsers' EventSource reconnects to another replica.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=25)
+    # uvicorn_config keeps our log setup: uvicorn's own access line would print `?token=` in clear.
+    uvicorn.Server(uvicorn_config(create_app(settings), host, port)).run()
+
+
+def _signing_key(settings: Any) -> None:
+    """Without NEXUS_JWT_SECRET, make sure the data dir holds the generated signing key (created once)."""
+    from platform_api.core.security import SECRET_FILE, load_or_create_secret
+
+    if settings.jwt_secret is not None:
+        return
+    path = settings.secrets_dir / SECRET_FILE
+    existed = path.exists()
+    load_or_create_secret(settings.secrets_dir)
+    if not existed:
+        console.print(f"Clé de signature des jetons générée : {path} (NEXUS_JWT_SECRET non défini).")
 
 
 @app.command("migrate")

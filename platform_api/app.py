@@ -39,7 +39,7 @@ from platform_api.core.mail import ConsoleMailSender, MailSender
 from platform_api.core.metrics import Metrics
 from platform_api.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from platform_api.core.ratelimit import RateLimiter
-from platform_api.core.security import TokenService
+from platform_api.core.security import build_token_service
 from platform_api.core.state import JobDispatcher, Platform, PolledTable
 from platform_api.core.system import router as system_router
 from platform_api.courses.router import router as courses_router
@@ -124,6 +124,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # First: a bad or unreadable signing key stops the start before anything is opened.
+        tokens = await anyio.to_thread.run_sync(build_token_service, settings)
         owned = runtime is None
         if runtime is not None:
             rt = runtime
@@ -151,11 +153,9 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=sessions,
-            tokens=TokenService(
-                settings.jwt_secret.get_secret_value(), settings.access_token_minutes, settings.refresh_token_days
-            ),
+            tokens=tokens,
             limiter=RateLimiter(settings, limiter_storage),
-            mailer=mailer or ConsoleMailSender(),
+            mailer=mailer or ConsoleMailSender(redact=settings.environment == "production"),
             metrics=metrics,
             knowledge=rt,
             ingestor=ingestor,

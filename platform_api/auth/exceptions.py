@@ -24,3 +24,8 @@ class InvalidResetToken(BadRequest):
 class AccountDisabled(InvalidToken):
     code = "account_disabled"
     message = "Ce compte est désactivé. Contacte l'administrateur de ton établissement."
+
+
+class WrongPassword(BadRequest):
+    code = "wrong_password"
+    message = "Le mot de passe actuel est incorrect."

@@ -64,3 +64,8 @@ class ForgotIn(ApiModel):
 class ResetIn(ApiModel):
     token: str = Field(min_length=10, max_length=256)
     password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordChangeIn(ApiModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)

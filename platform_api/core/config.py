@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the placeholder that production refuses
+PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the placeholder that every environment refuses
+MIN_SECRET_CHARS = 32
 
 
 class PlatformSettings(BaseSettings):
@@ -29,8 +30,14 @@ class PlatformSettings(BaseSettings):
         None, description="Redis URL for rate limits and pub/sub events; unset means in-process memory."
     )
     redis_prefix: str = Field("nexus", min_length=1, description="Prefix of every Redis key the platform writes.")
-    jwt_secret: SecretStr = Field(
-        SecretStr(PLACEHOLDER_SECRET), description="HS256 signing key of the tokens (32+ characters in production)."
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="HS256 signing key of the tokens, 32+ random characters (required in production); unset: a "
+        "random key generated once in data/secrets/jwt_secret.",
+    )
+    jwt_previous_secrets: SecretStr | None = Field(
+        None,
+        description="Comma-separated former signing keys, still accepted (never used to sign) during a rotation.",
     )
     access_token_minutes: int = Field(60, ge=1, description="Lifetime of an access token, in minutes.")
     refresh_token_days: int = Field(30, ge=1, description="Lifetime of a refresh token, in days.")
@@ -45,8 +52,15 @@ class PlatformSettings(BaseSettings):
     rate_limit_register: str = Field("3/hour", description="Registrations allowed per client.")
     rate_limit_api: str = Field("100/minute", description="API requests allowed per client.")
     rate_limit_chat: str = Field("20/minute", description="ARIA questions allowed per user.")
+    rate_limit_search: str = Field("30/minute", description="Public curriculum searches allowed per client.")
     trust_proxy_headers: bool = Field(
-        False, description="Take the client address from X-Forwarded-For (behind a proxy)."
+        False, description="Take the client address from X-Forwarded-For (only behind proxies you run)."
+    )
+    trusted_proxies: int = Field(
+        1, ge=1, le=10, description="Proxies in front of the app that append to X-Forwarded-For (counted from the end)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token that /metrics requires; unset: /metrics answers loopback clients only."
     )
     log_json: bool | None = Field(None, description="JSON logs (default: in production only).")
     log_level: str = Field("INFO", description="Log level of the service.")
@@ -76,14 +90,25 @@ class PlatformSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _signing_keys_are_real(self) -> PlatformSettings:
+        # In every environment: a key anybody can read in the docs signs admin tokens for anybody.
+        if self.jwt_secret is not None:
+            check_secret("NEXUS_JWT_SECRET", self.jwt_secret.get_secret_value())
+        for key in self.previous_jwt_secrets:
+            check_secret("NEXUS_JWT_PREVIOUS_SECRETS", key)
+        if self.metrics_token is not None:
+            check_secret("NEXUS_METRICS_TOKEN", self.metrics_token.get_secret_value())
+        return self
+
+    @model_validator(mode="after")
     def _production_is_safe(self) -> PlatformSettings:
         if self.environment != "production":
             return self
-        secret = self.jwt_secret.get_secret_value()
-        if secret == PLACEHOLDER_SECRET or len(secret) < 32:
+        if self.jwt_secret is None:
+            # Replicas must share one key: a key generated in each container's data dir would not be shared.
             raise ValueError(
-                "NEXUS_JWT_SECRET must be set to a random string of at least 32 characters in production. "
-                f"Currently, it is {'the placeholder' if secret == PLACEHOLDER_SECRET else f'{len(secret)} characters'}"
+                "NEXUS_JWT_SECRET must be set in production (a random string of at least 32 characters, e.g. "
+                "`openssl rand -hex 32`). Currently, it is unset"
             )
         if self.bcrypt_rounds < 12:
             raise ValueError(
@@ -94,6 +119,15 @@ class PlatformSettings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'aria.sqlite').resolve()}"
+
+    @property
+    def previous_jwt_secrets(self) -> list[str]:
+        raw = self.jwt_previous_secrets.get_secret_value() if self.jwt_previous_secrets else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
 
     @property
     def upload_dir(self) -> Path:
@@ -110,6 +144,20 @@ class PlatformSettings(BaseSettings):
     @property
     def json_logs(self) -> bool:
         return self.environment == "production" if self.log_json is None else self.log_json
+
+
+def check_secret(name: str, value: str) -> None:
+    """Refuse the documented placeholder and short keys, saying which setting is wrong and why."""
+    if value == PLACEHOLDER_SECRET or value.startswith("change-me"):
+        raise ValueError(
+            f"{name} is the documented placeholder: anybody could sign tokens with it. Set it to a random string of "
+            f"at least {MIN_SECRET_CHARS} characters (`openssl rand -hex 32`), or leave NEXUS_JWT_SECRET unset in "
+            "development to get a generated key"
+        )
+    if len(value) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"{name} must be at least {MIN_SECRET_CHARS} characters long. Currently, it is {len(value)} characters"
+        )
 
 
 @lru_cache

@@ -47,7 +47,8 @@ def user_from_token(db: Session, platform: Platform, token: str) -> User:
     """The active user an access token names; :class:`InvalidToken` otherwise."""
     claims = platform.tokens.verify(token, "access")
     user = db.get(User, claims.subject)
-    if user is None or not user.is_active:
+    # token_version moves on at logout and at a password change or reset: older access tokens end there.
+    if user is None or not user.is_active or claims.version != user.token_version:
         raise InvalidToken()
     return user
 
@@ -86,12 +87,18 @@ ParentUser = Annotated[User, Depends(RequireRole("parent"))]
 
 
 def client_key(conn: HTTPConnection, settings: PlatformSettings) -> str:
-    """The client's address (the first X-Forwarded-For hop when the service sits behind a trusted proxy)."""
-    if settings.trust_proxy_headers:
-        forwarded = conn.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return conn.client.host if conn.client else "unknown"
+    """The client's address: the peer, or behind trusted proxies the address the outermost one saw.
+
+    Each proxy appends the address it saw to X-Forwarded-For, after whatever the client sent: with N trusted
+    proxies the client's address is the Nth entry from the end. Entries before it are the client's own words.
+    """
+    peer = conn.client.host if conn.client else "unknown"
+    if not settings.trust_proxy_headers:
+        return peer
+    hops = [h.strip() for h in ",".join(conn.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    if not hops:
+        return peer
+    return hops[-min(settings.trusted_proxies, len(hops))]
 
 
 def rate_limit(rule: str) -> Callable[[HTTPConnection, Platform], None]:

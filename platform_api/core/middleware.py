@@ -116,36 +116,57 @@ class BodySizeLimitMiddleware:
             return
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(send)
+            await _too_large(send, self.max_bytes)
             return
         received = 0
+        exceeded = False
+        started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _BodyTooLarge()
             return message
 
+        async def guarded_send(message: Message) -> None:
+            # FastAPI turns any error raised while it parses a form into its own 400: past the limit, the
+            # answer is our 413 whatever the app made of the interrupted body.
+            nonlocal started
+            if exceeded:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _too_large(send, self.max_bytes)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            await _too_large(send)
+            if not started:
+                await _too_large(send, self.max_bytes)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
-    body = json.dumps({"error": "file_too_large", "detail": "La requête est trop volumineuse."}).encode()
+async def _too_large(send: Send, max_bytes: int) -> None:
+    detail = f"La requête est trop volumineuse : {max_bytes / 1e6:.0f} Mo au maximum."
+    body = json.dumps({"error": "file_too_large", "detail": detail}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),  # the rest of the body is not read
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -18,6 +18,7 @@ MESSAGES = {
     "register": "Trop d'inscriptions depuis cette connexion : réessaie dans {s} secondes.",
     "chat": "Tu as posé beaucoup de questions à ARIA : réessaie dans {s} secondes.",
     "api": "Trop de requêtes : réessaie dans {s} secondes.",
+    "search": "Trop de recherches depuis cette connexion : réessaie dans {s} secondes.",
 }
 
 
@@ -28,7 +29,7 @@ class Rule:
 
 
 class RateLimiter:
-    """Named rules (login, register, api, chat) checked per key (client address or user id).
+    """Named rules (login, register, api, chat, search) checked per key (client address or user id).
 
     Args:
         settings: the limits and where to keep counters.
@@ -50,6 +51,7 @@ class RateLimiter:
             "register": Rule("register", parse(settings.rate_limit_register)),
             "api": Rule("api", parse(settings.rate_limit_api)),
             "chat": Rule("chat", parse(settings.rate_limit_chat)),
+            "search": Rule("search", parse(settings.rate_limit_search)),
         }
 
     def hit(self, rule_name: str, key: str) -> None:

@@ -1,16 +1,21 @@
-"""Passwords (bcrypt) and tokens (JWT HS256, pinned, with exp/iat/type/jti checked)."""
+"""Passwords (bcrypt), tokens (JWT HS256, pinned, with exp/iat/type/jti checked) and the signing key on disk."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import bcrypt
 import jwt
 
+from platform_api.core.config import PlatformSettings, check_secret
 from platform_api.core.db import new_id, utcnow
 from platform_api.core.errors import BadRequest, InvalidToken
 
@@ -79,26 +84,36 @@ class TokenClaims:
     expires_at: datetime
     role: str | None = None
     family: str | None = None
+    version: int = 0  # the user's token_version when it was issued: a bump ends every older token
 
 
 class TokenService:
-    """Signs and verifies the platform's JWTs.
+    """Signs with one HS256 key and verifies with it or a previous one (during a key rotation).
 
     Args:
-        secret: the HS256 key.
+        secret: the HS256 key that signs.
         access_minutes: lifetime of access tokens.
         refresh_days: lifetime of refresh tokens.
+        previous: former keys still accepted for verification, never used to sign.
     """
 
-    def __init__(self, secret: str, access_minutes: int = 60, refresh_days: int = 30) -> None:
+    def __init__(
+        self, secret: str, access_minutes: int = 60, refresh_days: int = 30, previous: Sequence[str] = ()
+    ) -> None:
         if not secret:
             raise ValueError("the JWT secret must not be empty")
         self._secret = secret
+        self._keys = [secret, *(k for k in previous if k and k != secret)]
         self.access_ttl = timedelta(minutes=access_minutes)
         self.refresh_ttl = timedelta(days=refresh_days)
 
     def issue(
-        self, subject: str, type_: TokenType, role: str | None = None, family: str | None = None
+        self,
+        subject: str,
+        type_: TokenType,
+        role: str | None = None,
+        family: str | None = None,
+        version: int = 0,
     ) -> tuple[str, TokenClaims]:
         now = utcnow().replace(microsecond=0)
         claims = TokenClaims(
@@ -109,6 +124,7 @@ class TokenService:
             expires_at=now + (self.access_ttl if type_ == "access" else self.refresh_ttl),
             role=role,
             family=family,
+            version=version,
         )
         payload: dict[str, Any] = {
             "sub": subject,
@@ -121,20 +137,29 @@ class TokenService:
             payload["role"] = role
         if family:
             payload["fam"] = family
+        payload["ver"] = version
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        for key in self._keys:
+            try:
+                data: dict[str, Any] = jwt.decode(
+                    token, key, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type", "jti"]}
+                )
+                return data
+            except jwt.InvalidSignatureError:
+                continue  # maybe signed with a previous key
+            except jwt.PyJWTError as exc:
+                raise InvalidToken() from exc
+        raise InvalidToken()
 
     def verify(self, token: str, expected: TokenType) -> TokenClaims:
         """Claims of a valid token of the expected type; :class:`InvalidToken` otherwise."""
-        try:
-            data = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                options={"require": ["exp", "iat", "sub", "type", "jti"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise InvalidToken() from exc
+        data = self._decode(token)
         if data.get("type") != expected:
+            raise InvalidToken()
+        version = data.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
             raise InvalidToken()
         return TokenClaims(
             subject=str(data["sub"]),
@@ -144,6 +169,7 @@ class TokenService:
             expires_at=datetime.fromtimestamp(int(data["exp"]), tz=utcnow().tzinfo),
             role=data.get("role"),
             family=data.get("fam"),
+            version=version,
         )
 
 
@@ -154,3 +180,50 @@ def token_digest(token: str) -> str:
 
 def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+SECRET_FILE = "jwt_secret"
+
+
+def _read_secret(path: Path) -> str:
+    value = path.read_text(encoding="ascii").strip()
+    try:
+        check_secret(f"the key file {path}", value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: delete the file to generate a new key") from exc
+    return value
+
+
+def load_or_create_secret(folder: Path) -> str:
+    """The signing key kept in ``folder/jwt_secret``, generated once (0600 file in a 0700 folder).
+
+    Written to a temporary file then linked into place, so two processes starting on a fresh data dir end up
+    with the same key: the second link fails and that process reads the winner's file.
+    """
+    path = folder / SECRET_FILE
+    if path.exists():
+        return _read_secret(path)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
+    tmp = folder / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def build_token_service(settings: PlatformSettings) -> TokenService:
+    """The token service of these settings: NEXUS_JWT_SECRET, or the key generated in the data dir."""
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    if secret is None:
+        secret = load_or_create_secret(settings.secrets_dir)
+    return TokenService(
+        secret, settings.access_token_minutes, settings.refresh_token_days, previous=settings.previous_jwt_secrets
+    )

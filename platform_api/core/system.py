@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from knowledge.search import SearchScope
+from platform_api.core.config import PlatformSettings
 from platform_api.core.db import unit_of_work
-from platform_api.core.deps import AdminUser, ApiRateLimit
+from platform_api.core.deps import AdminUser, ApiRateLimit, rate_limit
 from platform_api.core.state import Platform
 from platform_api.documents.repository import DocumentRepository
 
@@ -72,10 +74,27 @@ def _job_counts(platform: Platform) -> dict[str, int]:
         return DocumentRepository(db).job_counts()
 
 
+_LOOPBACK = ("127.", "::1", "localhost")
+_PROXY_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
+
+
+def metrics_allowed(request: Request, settings: PlatformSettings) -> bool:
+    """With NEXUS_METRICS_TOKEN: that bearer token; without: a direct (unproxied) loopback client only."""
+    if settings.metrics_token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+        return hmac.compare_digest(given.encode(), expected.encode())
+    host = request.client.host if request.client else ""
+    proxied = any(h in request.headers for h in _PROXY_HEADERS)
+    return host.startswith(_LOOPBACK) and not proxied
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics."""
+    """Prometheus metrics (404 to anybody but the scraper: the route is not advertised)."""
     platform = _platform(request)
+    if not metrics_allowed(request, platform.settings):
+        return JSONResponse({"error": "not_found", "detail": "Page introuvable."}, status_code=404)
     try:
         counts = await anyio.to_thread.run_sync(lambda: _job_counts(platform))
     except Exception:  # metrics must render even when the database is down
@@ -85,7 +104,7 @@ async def metrics(request: Request) -> Response:
     return Response(platform.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/search", dependencies=[ApiRateLimit])
+@router.get("/api/search", dependencies=[ApiRateLimit, Depends(rate_limit("search"))])
 async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=500)],

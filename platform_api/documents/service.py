@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,26 @@ from platform_api.documents.repository import DocumentRepository, SqlJobQueue
 from platform_api.users.models import User
 
 log = structlog.get_logger("platform_api.documents")
+
+
+MAX_NAME_CHARS = 255
+_MAX_SUFFIX_CHARS = 16  # longer than any extension we accept: a "suffix" that long is part of the name
+
+
+def safe_filename(filename: str) -> str:
+    """The name to store and show: last path part, no control characters (NUL...), at most 255 characters.
+
+    A long name loses characters from its stem, never its extension (the format is read from it).
+    """
+    name = "".join(c for c in Path(filename.replace("\\", "/")).name if unicodedata.category(c) != "Cc").strip()
+    if not name.strip("."):
+        return "document"
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    suffix = Path(name).suffix
+    if len(suffix) > _MAX_SUFFIX_CHARS:
+        suffix = ""
+    return name[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
 
 
 def check_upload(filename: str, data: bytes, max_bytes: int) -> str:
@@ -65,9 +86,9 @@ def create(
     if bad:
         raise InvalidDocument(f"Niveau inconnu : {', '.join(bad)} (premiere ou terminale).", code="invalid_level")
     check_access(db, user, visibility, class_ids)
-    fmt = check_upload(filename, data, min(platform.settings.max_upload_bytes, platform.ingestor.settings.max_bytes))
+    safe_name = safe_filename(filename)
+    fmt = check_upload(safe_name, data, min(platform.settings.max_upload_bytes, platform.ingestor.settings.max_bytes))
     doc_id = new_id()
-    safe_name = Path(filename).name[:255] or "document"
     stored = f"{doc_id}{Path(safe_name).suffix.lower()}"
     platform.settings.upload_dir.mkdir(parents=True, exist_ok=True)
     path = platform.settings.upload_dir / stored

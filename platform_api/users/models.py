@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from platform_api.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -23,6 +23,8 @@ class User(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None]
+    # Carried by access tokens ("ver"); logout and password changes bump it, which ends every older access token.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     student_profile: Mapped[StudentProfile | None] = relationship(lazy="raise", uselist=False, viewonly=True)
 

@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from knowledge.search import SearchScope
+from platform_api.core.deps import client_key
+from platform_api.core.errors import RateLimited
 from platform_api.core.state import Platform
 
 HERE = Path(__file__).resolve().parent
@@ -86,6 +88,13 @@ async def home(request: Request, q: Annotated[str, Query(max_length=500)] = "") 
     hits: list[Any] = []
     if q.strip():
         platform: Platform = request.app.state.platform
+        try:  # each search embeds the question: counted per client like the API's search
+            platform.limiter.hit("search", client_key(request, platform.settings))
+        except RateLimited as exc:
+            response = render(request, HOME, q=q, hits=[], searched=False, limited=exc.message)
+            response.status_code = 429
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         hits = await anyio.to_thread.run_sync(lambda: platform.knowledge.kb.search(q, 5, SearchScope()))
     return render(request, HOME, q=q, hits=hits, searched=bool(q.strip()))
 

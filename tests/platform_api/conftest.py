@@ -46,6 +46,8 @@ REDIS_URL = os.environ.get("NEXUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SESSION_TAG = f"{os.getpid()}_{secrets.token_hex(4)}"
 PASSWORD = "motdepasse1"
+# A random key per test session: a fixed string in the repository would be a key anybody can sign with.
+TEST_JWT_SECRET = secrets.token_urlsafe(48)
 CHAPTERS = [
     "terminale/structures-de-donnees/piles.md",
     "premiere/algorithmique/tri-par-insertion.md",
@@ -130,7 +132,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Platfo
         "environment": "test",
         "data_dir": data_dir,
         "database_url": database_url,
-        "jwt_secret": "test-secret-" + "x" * 32,
+        "jwt_secret": TEST_JWT_SECRET,
         "bcrypt_rounds": 4,
         "rate_limit_login": "1000/minute",
         "rate_limit_register": "1000/minute",

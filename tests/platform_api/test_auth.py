@@ -43,9 +43,6 @@ def test_register_login_me(api: Api) -> None:
     body = created.json()  # type: ignore[attr-defined]
     assert body["success"] is True
     assert body["userId"]
-    again = register(api, "lea@exemple.fr")
-    assert again.status_code == 409
-    assert again.json()["error"] == "email_taken"
     session = login(api, "lea@exemple.fr")
     assert session["user"] == {  # type: ignore[comparison-overlap]
         "id": body["userId"],
@@ -60,6 +57,29 @@ def test_register_login_me(api: Api) -> None:
     assert wrong.status_code == 401
     assert wrong.json() == {"error": "invalid_credentials", "detail": "Email ou mot de passe incorrect."}
     assert api.client.post("/api/auth/login", json={"email": "x@exemple.fr", "password": "a1"}).status_code == 401
+
+
+def test_registering_a_taken_email_looks_like_a_success_and_tells_the_owner(api: Api) -> None:
+    """Regression (issue 15, account enumeration): a taken email answered 409 email_taken."""
+    first = register(api, "prise@exemple.fr")
+    again = register(api, "Prise@Exemple.fr", password="autrechose9")
+    fresh = register(api, "libre@exemple.fr")
+    assert first.status_code == again.status_code == fresh.status_code == 201  # type: ignore[attr-defined]
+    bodies = [r.json() for r in (first, again, fresh)]  # type: ignore[attr-defined]
+    assert {tuple(sorted(b)) for b in bodies} == {("message", "success", "userId")}
+    assert bodies[1]["message"] == bodies[2]["message"]
+    assert len({b["userId"] for b in bodies}) == 3  # the fake id names nobody
+    assert api.sql("SELECT count(*) FROM users WHERE email = 'prise@exemple.fr'")[0][0] == 1
+    assert [m.to for m in api.mailer.outbox] == ["prise@exemple.fr"]  # the owner learns of the attempt
+    assert "déjà un compte" in api.mailer.outbox[0].body
+    login(api, "prise@exemple.fr")  # the original password still works, the new one does not
+    assert (
+        api.client.post("/api/auth/login", json={"email": "prise@exemple.fr", "password": "autrechose9"}).status_code
+        == 401
+    )
+    weak = register(api, "prise@exemple.fr", password="court")  # the same refusals as for a new email
+    assert weak.status_code == 400  # type: ignore[attr-defined]
+    assert weak.json()["error"] == "password_too_weak"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("role", ["teacher", "admin", "superuser"])
@@ -109,6 +129,11 @@ def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
     assert all(len(row[0]) == 64 and row[0] != first["refreshToken"] for row in stored)  # hashed, never raw
 
 
+def me_status(api: Api, session: dict[str, object]) -> int:
+    response = api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {session['accessToken']}"})
+    return int(response.status_code)
+
+
 def test_logout_revokes_the_refresh_token(api: Api) -> None:
     register(api, "sortie@exemple.fr")
     session = login(api, "sortie@exemple.fr")
@@ -117,8 +142,43 @@ def test_logout_revokes_the_refresh_token(api: Api) -> None:
     assert dead.status_code == 401
 
 
+def test_logout_ends_the_access_tokens(api: Api) -> None:
+    """Regression (issue 15): the access token stayed valid for its hour after logout."""
+    register(api, "fin@exemple.fr")
+    session, other_device = login(api, "fin@exemple.fr"), login(api, "fin@exemple.fr")
+    assert me_status(api, session) == me_status(api, other_device) == 200
+    assert api.client.post("/api/auth/logout", json={"refreshToken": session["refreshToken"]}).status_code == 200
+    assert me_status(api, session) == 401
+    # The other device's access token ends too; its own refresh token still gives it a fresh pair.
+    assert me_status(api, other_device) == 401
+    renewed = api.client.post("/api/auth/refresh", json={"refreshToken": other_device["refreshToken"]})
+    assert renewed.status_code == 200
+    assert me_status(api, renewed.json()) == 200
+    assert me_status(api, login(api, "fin@exemple.fr")) == 200  # a new login works at once
+
+
+def test_password_change_ends_every_other_session(api: Api) -> None:
+    register(api, "change@exemple.fr")
+    old, other = login(api, "change@exemple.fr"), login(api, "change@exemple.fr")
+    headers = {"Authorization": f"Bearer {old['accessToken']}"}
+    wrong = api.client.post(
+        "/api/auth/password/change", json={"currentPassword": "pasle1bon", "newPassword": "nouveau123"}, headers=headers
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "wrong_password"
+    changed = api.client.post(
+        "/api/auth/password/change", json={"currentPassword": PASSWORD, "newPassword": "nouveau123"}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert me_status(api, changed.json()) == 200  # this device keeps going with its new pair
+    assert me_status(api, old) == me_status(api, other) == 401
+    assert api.client.post("/api/auth/refresh", json={"refreshToken": other["refreshToken"]}).status_code == 401
+    login(api, "change@exemple.fr", "nouveau123")
+
+
 def test_jwt_is_pinned_and_checked(api: Api) -> None:
     student = api.user("student")
+    assert api.platform.settings.jwt_secret is not None
     secret = api.platform.settings.jwt_secret.get_secret_value()
     now = int(time.time())
     claims = {"sub": student.id, "type": "access", "jti": "x", "iat": now, "exp": now + 60}
@@ -149,12 +209,25 @@ def test_token_lifetimes() -> None:
     assert (refresh.expires_at - refresh.issued_at).days == 30
 
 
-def test_production_refuses_the_placeholder_secret() -> None:
-    with pytest.raises(ValueError, match="NEXUS_JWT_SECRET"):
-        PlatformSettings(environment="production")
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_the_placeholder_and_short_keys_are_refused_everywhere(environment: str) -> None:
+    """Regression (issue 15, critical): development accepted the documented placeholder as the signing key."""
+    with pytest.raises(ValueError, match="NEXUS_JWT_SECRET is the documented placeholder"):
+        PlatformSettings(environment=environment, jwt_secret=PLACEHOLDER_SECRET, _env_file=None)
+    with pytest.raises(ValueError, match="NEXUS_JWT_SECRET must be at least 32 characters long. Currently, it is 20"):
+        PlatformSettings(environment=environment, jwt_secret="z" * 20, _env_file=None)
+    with pytest.raises(ValueError, match="NEXUS_JWT_PREVIOUS_SECRETS"):
+        PlatformSettings(
+            environment=environment, jwt_secret="z" * 40, jwt_previous_secrets="y" * 40 + ",court", _env_file=None
+        )
+
+
+def test_production_needs_its_own_key_and_cost() -> None:
+    with pytest.raises(ValueError, match="NEXUS_JWT_SECRET must be set in production"):
+        PlatformSettings(environment="production", _env_file=None)
     with pytest.raises(ValueError, match="NEXUS_BCRYPT_ROUNDS"):
-        PlatformSettings(environment="production", jwt_secret="z" * 40, bcrypt_rounds=4)
-    assert PlatformSettings(environment="development").jwt_secret.get_secret_value() == PLACEHOLDER_SECRET
+        PlatformSettings(environment="production", jwt_secret="z" * 40, bcrypt_rounds=4, _env_file=None)
+    assert PlatformSettings(environment="development", _env_file=None).jwt_secret is None  # generated at start
 
 
 def test_password_reset_with_a_one_hour_token(api: Api) -> None:
@@ -178,5 +251,6 @@ def test_password_reset_with_a_one_hour_token(api: Api) -> None:
         api.client.post("/api/auth/password/reset", json={"token": token, "password": "encore123"}).status_code == 400
     )
     login(api, "oubli@exemple.fr", "nouveau123")
-    # the new password closed the sessions opened with the old one
+    # the new password closed the sessions opened with the old one, access tokens included (issue 15)
     assert api.client.post("/api/auth/refresh", json={"refreshToken": session["refreshToken"]}).status_code == 401
+    assert me_status(api, session) == 401
