@@ -101,12 +101,13 @@ def test_security_headers_request_id_and_cors(api_factory: Any) -> None:
     assert api.client.get("/openapi.json").json()["paths"]["/api/aria/chat"]
 
 
-def test_metrics(clean_api: Api) -> None:
-    api = clean_api
+def test_metrics(api_factory: Any) -> None:
+    token = secrets.token_urlsafe(32)
+    api: Api = api_factory(metrics_token=token)
     student = api.user("student")
     api.post("/api/aria/chat", as_=student, json={"message": "C'est quoi une pile ?"})
     api.get("/api/courses/terminale-structures-de-donnees", as_=student)
-    text = api.client.get("/metrics").text
+    text = api.client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
     assert 'nexus_http_requests_total{method="GET",route="/api/courses/{course_id}",status="200"}' in text
     assert "nexus_http_request_duration_seconds_bucket" in text
     assert 'nexus_aria_time_to_first_token_seconds_count{channel="json"}' in text
