@@ -3,7 +3,7 @@
 from platform_api.aria.models import AriaMessage, AriaSession
 from platform_api.assessments.models import Assessment, AssessmentResult
 from platform_api.auth.models import AuthToken
-from platform_api.classes.models import ClassMember, SchoolClass
+from platform_api.classes.models import ClassInvitation, ClassMember, SchoolClass
 from platform_api.core.db import Base
 from platform_api.courses.models import Course
 from platform_api.documents.models import Document, IngestionJob
@@ -17,6 +17,7 @@ __all__ = [
     "AssessmentResult",
     "AuthToken",
     "Base",
+    "ClassInvitation",
     "ClassMember",
     "Course",
     "Document",

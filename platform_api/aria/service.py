@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from knowledge.search import merge_chunks
@@ -20,7 +21,7 @@ from platform_api.aria.exceptions import SessionNotFound, SourceNotFound
 from platform_api.aria.models import AriaMessage, AriaSession
 from platform_api.aria.repository import AriaRepository
 from platform_api.aria.schemas import SourceView
-from platform_api.assessments.repository import AssessmentRepository
+from platform_api.assessments.service import hidden_answer_keys
 from platform_api.classes.repository import ClassRepository
 from platform_api.core.db import new_id, unit_of_work, utcnow
 from platform_api.core.state import Platform
@@ -59,17 +60,16 @@ class Outcome:
 def learner_profile(db: Session, user: User) -> LearnerProfile:
     """Role, level, classes and hidden answer keys, from the database: never from the message."""
     classes = ClassRepository(db)
+    hidden = hidden_answer_keys(db, user)
     if user.role == "student":
         profile = UserRepository(db).profile(user.id)
         level = profile.class_level if profile else None
-        class_ids = classes.class_ids_of_student(user.id)
-        hidden = AssessmentRepository(db).open_document_ids(class_ids, utcnow())
         return LearnerProfile(
             role="student",
             user_id=user.id,
             level=level if level in ("premiere", "terminale") else None,  # type: ignore[arg-type]
-            class_ids=tuple(class_ids),
-            hidden_doc_ids=tuple(hidden),
+            class_ids=tuple(classes.class_ids_of_student(user.id)),
+            hidden_doc_ids=hidden,
         )
     if user.role == "teacher":
         return LearnerProfile(
@@ -77,7 +77,7 @@ def learner_profile(db: Session, user: User) -> LearnerProfile:
         )
     if user.role == "admin":
         return LearnerProfile(role="admin", user_id=user.id)
-    return LearnerProfile(role="parent", user_id=user.id)
+    return LearnerProfile(role="parent", user_id=user.id, hidden_doc_ids=hidden)
 
 
 def own_session(db: Session, user_id: str, session_id: str) -> AriaSession:
@@ -100,10 +100,14 @@ def prepare(
     session_id = session_id or new_id()
     session = repo.session(session_id)
     if session is None:
-        session = repo.add_session(
-            AriaSession(id=session_id, user_id=user.id, title=_title(question), course_id=course_id)
-        )
-    elif session.user_id != user.id:
+        try:
+            with db.begin_nested():  # two first questions at once in the same new session: one insert wins
+                session = repo.add_session(
+                    AriaSession(id=session_id, user_id=user.id, title=_title(question), course_id=course_id)
+                )
+        except IntegrityError:
+            session = repo.session(session_id)
+    if session is None or session.user_id != user.id:
         raise SessionNotFound()
     kb_course = None
     if course_id:

@@ -31,7 +31,7 @@ def grade_question(question: dict[str, Any], given: Any) -> dict[str, Any]:
             correct = normalize(str(given)) in {normalize(k) for k in key}
         else:
             correct = None  # code, or an open question without accepted answers: the teacher grades it
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         correct = False
     if correct is None:
         return {"points": 0.0, "max": points, "correct": None, "needsGrading": True, "feedback": None}

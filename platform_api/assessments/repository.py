@@ -38,19 +38,15 @@ class AssessmentRepository:
     def all(self) -> Sequence[Assessment]:
         return self.db.scalars(select(Assessment).order_by(Assessment.created_at.desc())).all()
 
-    def open_document_ids(self, class_ids: Sequence[str], now: datetime) -> list[str]:
-        """Documents attached to assessments open right now in these classes."""
-        if not class_ids:
+    def unclosed_document_ids(self, class_ids: Sequence[str] | None, now: datetime) -> list[str]:
+        """Documents attached to assessments not closed yet (drafts and not yet open included) in these classes;
+        ``None``: in every class."""
+        if class_ids is not None and not class_ids:
             return []
-        rows = self.db.scalars(
-            select(Assessment.document_ids).where(
-                Assessment.class_id.in_(class_ids),
-                Assessment.published.is_(True),
-                or_(Assessment.opens_at.is_(None), Assessment.opens_at <= now),
-                or_(Assessment.closes_at.is_(None), Assessment.closes_at > now),
-            )
-        ).all()
-        return sorted({str(d) for ids in rows for d in ids or []})
+        query = select(Assessment.document_ids).where(or_(Assessment.closes_at.is_(None), Assessment.closes_at > now))
+        if class_ids is not None:
+            query = query.where(Assessment.class_id.in_(class_ids))
+        return sorted({str(d) for ids in self.db.scalars(query).all() for d in ids or []})
 
     # attempts
     def attempt(self, attempt_id: str) -> AssessmentResult | None:

@@ -22,16 +22,23 @@ from platform_api.assessments.repository import AssessmentRepository
 from platform_api.classes.exceptions import ClassNotFound
 from platform_api.core.deps import CurrentUser, PlatformDep, SessionDep, SettingsDep, StudentUser, TeacherUser
 from platform_api.core.errors import Forbidden, responses
+from platform_api.documents.exceptions import DocumentNotFound
 from platform_api.notifications.service import notify_after_commit
 
 router = APIRouter(prefix="/api/assessments", tags=["assessments"])
 attempts_router = APIRouter(prefix="/api/attempts", tags=["assessments"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(Forbidden, ClassNotFound, InvalidAssessment))
-def create_assessment(body: schemas.AssessmentCreate, user: TeacherUser, db: SessionDep) -> schemas.AssessmentOut:
-    """A quiz, tp, exam or project for one of the teacher's classes."""
-    return service.to_out(db, user, service.create(db, user, body))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(Forbidden, ClassNotFound, DocumentNotFound, InvalidAssessment),
+)
+def create_assessment(
+    body: schemas.AssessmentCreate, user: TeacherUser, db: SessionDep, platform: PlatformDep
+) -> schemas.AssessmentOut:
+    """A quiz, tp, exam or project for one of the teacher's classes (attached documents: ones the teacher sees)."""
+    return service.to_out(db, user, service.create(db, platform.knowledge.store, user, body))
 
 
 @router.get("")
@@ -52,11 +59,14 @@ def read_assessment(assessment_id: str, user: CurrentUser, db: SessionDep) -> sc
     return out
 
 
-@router.patch("/{assessment_id}", responses=responses(AssessmentNotFound, HasAttempts, InvalidAssessment))
+@router.patch(
+    "/{assessment_id}", responses=responses(AssessmentNotFound, DocumentNotFound, HasAttempts, InvalidAssessment)
+)
 def update_assessment(
-    assessment_id: str, body: schemas.AssessmentUpdate, user: TeacherUser, db: SessionDep
+    assessment_id: str, body: schemas.AssessmentUpdate, user: TeacherUser, db: SessionDep, platform: PlatformDep
 ) -> schemas.AssessmentOut:
-    return service.to_out(db, user, service.update(db, service.managed(db, user, assessment_id), body))
+    assessment = service.managed(db, user, assessment_id)
+    return service.to_out(db, user, service.update(db, platform.knowledge.store, user, assessment, body))
 
 
 @router.post("/{assessment_id}/publish", responses=responses(AssessmentNotFound))
@@ -91,13 +101,13 @@ def start_attempt(assessment_id: str, user: StudentUser, db: SessionDep, setting
     attempt = service.start_attempt(db, user, assessment_id, settings.attempt_grace_seconds)
     assessment = AssessmentRepository(db).get(attempt.assessment_id)
     assert assessment is not None
-    return service.attempt_out(assessment, attempt)
+    return service.attempt_view(db, user, assessment, attempt)
 
 
 @attempts_router.get("/{attempt_id}", responses=responses(AttemptNotFound))
 def read_attempt(attempt_id: str, user: CurrentUser, db: SessionDep) -> schemas.AttemptOut:
     assessment, attempt = service.visible_attempt(db, user, attempt_id)
-    return service.attempt_out(assessment, attempt)
+    return service.attempt_view(db, user, assessment, attempt)
 
 
 @attempts_router.put("/{attempt_id}/answers", responses=responses(AttemptNotFound, AttemptFinished, TimeUp))
@@ -107,7 +117,7 @@ def save_answers(
     """Save answers while the attempt is running (refused once the time is up)."""
     attempt = service.save_answers(db, user, attempt_id, body.answers, settings.attempt_grace_seconds)
     assessment, _ = service.own_attempt(db, user, attempt.id)
-    return service.attempt_out(assessment, attempt)
+    return service.attempt_view(db, user, assessment, attempt)
 
 
 @attempts_router.post("/{attempt_id}/submit", responses=responses(AttemptNotFound, AttemptFinished))
@@ -117,7 +127,7 @@ def submit_attempt(
     """Hand in and get the grade of objective questions with the corrections."""
     attempt = service.submit(db, user, attempt_id, body.answers if body else {}, settings.attempt_grace_seconds)
     assessment, _ = service.own_attempt(db, user, attempt.id)
-    return service.attempt_out(assessment, attempt)
+    return service.attempt_view(db, user, assessment, attempt)
 
 
 @attempts_router.post("/{attempt_id}/grade", responses=responses(AttemptNotFound, NotSubmitted, InvalidAssessment))

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from platform_api.core.schemas import ApiModel
+
+
+def _finite(value: Any, depth: int = 0) -> Any:
+    """``value`` if every number in it is finite (JSON's ``1e999`` reads as infinity); nesting is bounded."""
+    if depth > 5:
+        raise ValueError("answers are nested too deeply")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    if isinstance(value, list):
+        for item in value:
+            _finite(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _finite(item, depth + 1)
+    return value
+
+
+class _FiniteModel(ApiModel):
+    model_config = ConfigDict(allow_inf_nan=False)
+
 
 QuestionType = Literal["single_choice", "multiple_choice", "numeric", "short_text", "code"]
 AssessmentType = Literal["quiz", "tp", "exam", "project"]
 
 
-class QuestionIn(ApiModel):
+class QuestionIn(_FiniteModel):
     id: str | None = Field(None, max_length=64)
     type: QuestionType
     prompt: str = Field(min_length=1, max_length=10_000)
@@ -22,6 +43,11 @@ class QuestionIn(ApiModel):
     tolerance: float = Field(0.0, ge=0)
     points: float = Field(1.0, gt=0, le=100)
     explanation: str | None = Field(None, max_length=10_000)
+
+    @field_validator("answer")
+    @classmethod
+    def _finite_answer(cls, value: Any) -> Any:
+        return _finite(value)
 
     @model_validator(mode="after")
     def _check_answer(self) -> QuestionIn:
@@ -66,14 +92,17 @@ class AssessmentCreate(ApiModel):
 
 
 class AssessmentUpdate(ApiModel):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    """Only the fields sent change; ``null`` clears a nullable field (description, course, time limit, dates) and
+    is refused (422) for the others, which an assessment always has."""
+
+    title: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     description: str | None = Field(None, max_length=10_000)
     course_id: str | None = None
-    section_ids: list[str] | None = None
-    document_ids: list[str] | None = None
-    questions: list[QuestionIn] | None = None
+    section_ids: list[str] = Field(None, max_length=100)  # type: ignore[arg-type]
+    document_ids: list[str] = Field(None, max_length=50)  # type: ignore[arg-type]
+    questions: list[QuestionIn] = Field(None, max_length=200)  # type: ignore[arg-type]
     time_limit_minutes: int | None = Field(None, ge=1, le=24 * 60)
-    max_attempts: int | None = Field(None, ge=1, le=100)
+    max_attempts: int = Field(None, ge=1, le=100)  # type: ignore[assignment]
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None
 
@@ -131,10 +160,15 @@ class AssessmentOut(ApiModel):
 
 
 class AnswersIn(ApiModel):
-    answers: dict[str, Any] = Field(default_factory=dict)
+    answers: dict[str, Any] = Field(default_factory=dict, max_length=500)
+
+    @field_validator("answers")
+    @classmethod
+    def _finite_answers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return dict(_finite(value))
 
 
-class QuestionGrade(ApiModel):
+class QuestionGrade(_FiniteModel):
     points: float = Field(ge=0)
     feedback: str | None = Field(None, max_length=5000)
 
@@ -161,4 +195,6 @@ class AttemptOut(ApiModel):
     feedback: str | None = None
     grades: dict[str, Any] | None = None  # after submission
     questions: list[QuestionOut] | None = None  # while in progress
-    corrections: list[QuestionKey] | None = None  # after submission
+    corrections: list[QuestionKey] | None = None  # after submission, once released
+    # submitted, but the answer key and per-question grades wait until no attempt is left or the assessment closes
+    corrections_withheld: bool = False

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from knowledge.search import SearchScope
+from knowledge.store import Match, VectorStore
 from platform_api.assessments import schemas
 from platform_api.assessments.exceptions import (
     AssessmentClosed,
@@ -24,11 +26,15 @@ from platform_api.assessments.models import Assessment, AssessmentResult
 from platform_api.assessments.repository import AssessmentRepository
 from platform_api.classes import service as classes
 from platform_api.classes.repository import ClassRepository
-from platform_api.core.db import new_id, utcnow
+from platform_api.core.db import new_id, unit_of_work, utcnow
 from platform_api.courses.repository import CourseRepository
+from platform_api.documents.exceptions import DocumentNotFound
+from platform_api.documents.repository import DocumentRepository
 from platform_api.progress import service as progress
 from platform_api.users.models import User
 from platform_api.users.repository import UserRepository
+from tutor.retrieval import scope_for
+from tutor.types import LearnerProfile
 
 
 def _questions(items: list[schemas.QuestionIn]) -> list[dict[str, Any]]:
@@ -63,6 +69,35 @@ def _check_course(db: Session, course_id: str | None) -> None:
         raise InvalidAssessment("Le cours indiqué n'existe pas.")
 
 
+def check_documents(db: Session, store: VectorStore, user: User, doc_ids: list[str]) -> list[str]:
+    """The attached documents, once each, if ``user`` may see every one; :class:`DocumentNotFound` otherwise.
+
+    A teacher may attach their own uploads, public ones and those shared with a class they teach (admins: any
+    upload), and what the knowledge base lets them cite (the curriculum chapters).
+    """
+    wanted = list(dict.fromkeys(doc_ids))
+    documents = DocumentRepository(db)
+    taught = set() if user.role == "admin" else {c.id for c in ClassRepository(db).of_teacher(user.id)}
+    scope = scope_for(
+        LearnerProfile(role="admin", user_id=user.id)
+        if user.role == "admin"
+        else LearnerProfile(role="teacher", user_id=user.id, class_ids=tuple(sorted(taught)))
+    )
+    for doc_id in wanted:
+        doc = documents.get(doc_id)
+        if doc is not None:
+            if not (
+                user.role == "admin"
+                or doc.owner_id == user.id
+                or doc.visibility == "public"
+                or (doc.visibility == "class" and taught & set(doc.class_ids or []))
+            ):
+                raise DocumentNotFound()
+        elif not store.count(scope.to_filter().and_(Match("doc_id", doc_id))):
+            raise DocumentNotFound()
+    return wanted
+
+
 def manages(db: Session, user: User, assessment: Assessment) -> bool:
     if user.role == "admin":
         return True
@@ -93,6 +128,49 @@ def visible(db: Session, user: User, assessment_id: str) -> Assessment:
     raise AssessmentNotFound()
 
 
+def hidden_answer_keys(db: Session, user: User | None, now: datetime | None = None) -> tuple[str, ...]:
+    """The documents whose answer keys (``corrige`` passages) ``user`` must not read now.
+
+    The one source of this rule, for every path that shows document text (ARIA's retrieval, the cited-source
+    view, course pages, the public search): the documents attached to an assessment of the student's classes
+    (a parent: their children's) from the moment it is attached until it closes. Teachers and admins: none.
+    ``None`` is an anonymous caller (the public search): any student may be behind it, so every class counts.
+    """
+    now = now or utcnow()
+    repo = AssessmentRepository(db)
+    if user is None:
+        return tuple(repo.unclosed_document_ids(None, now))
+    classes_repo = ClassRepository(db)
+    if user.role == "student":
+        class_ids = classes_repo.class_ids_of_student(user.id)
+    elif user.role == "parent":
+        children = UserRepository(db).child_ids(user.id)
+        class_ids = sorted({c for child in children for c in classes_repo.class_ids_of_student(child)})
+    else:
+        return ()
+    return tuple(repo.unclosed_document_ids(class_ids, now))
+
+
+def public_search_scope(sessions: sessionmaker[Session], levels: tuple[str, ...] = ()) -> SearchScope:
+    """The scope of a search without an account (the home page, ``/api/search``): public material, without the
+    answer keys of any document attached to an assessment that has not closed."""
+    with unit_of_work(sessions) as db:
+        return SearchScope(levels=levels, hidden_answer_docs=hidden_answer_keys(db, None))
+
+
+def corrections_released(db: Session, assessment: Assessment, student_id: str, now: datetime | None = None) -> bool:
+    """Whether a student's attempts may show the answer key and the per-question grades.
+
+    Only once the assessment is closed or the student has used every attempt (none in progress): corrections
+    seen after a first attempt would otherwise give the answers to the next one.
+    """
+    now = now or utcnow()
+    if assessment.closes_at is not None and assessment.closes_at <= now:
+        return True
+    attempts = AssessmentRepository(db).attempts_of(assessment.id, student_id)
+    return len(attempts) >= assessment.max_attempts and all(a.submitted_at is not None for a in attempts)
+
+
 def is_open(assessment: Assessment, now: datetime) -> bool:
     return (
         assessment.published
@@ -101,10 +179,11 @@ def is_open(assessment: Assessment, now: datetime) -> bool:
     )
 
 
-def create(db: Session, user: User, data: schemas.AssessmentCreate) -> Assessment:
+def create(db: Session, store: VectorStore, user: User, data: schemas.AssessmentCreate) -> Assessment:
     classes.managed_class(db, user, data.class_id)
     _check_window(data.opens_at, data.closes_at)
     _check_course(db, data.course_id)
+    document_ids = check_documents(db, store, user, data.document_ids)
     return AssessmentRepository(db).add(
         Assessment(
             title=data.title.strip(),
@@ -114,7 +193,7 @@ def create(db: Session, user: User, data: schemas.AssessmentCreate) -> Assessmen
             created_by=user.id,
             course_id=data.course_id,
             section_ids=data.section_ids,
-            document_ids=data.document_ids,
+            document_ids=document_ids,
             questions=_questions(data.questions),
             time_limit_minutes=data.time_limit_minutes,
             max_attempts=data.max_attempts,
@@ -125,8 +204,14 @@ def create(db: Session, user: User, data: schemas.AssessmentCreate) -> Assessmen
     )
 
 
-def update(db: Session, assessment: Assessment, data: schemas.AssessmentUpdate) -> Assessment:
+def update(
+    db: Session, store: VectorStore, user: User, assessment: Assessment, data: schemas.AssessmentUpdate
+) -> Assessment:
     fields = data.model_dump(exclude_unset=True)
+    if "document_ids" in fields:
+        fields["document_ids"] = check_documents(db, store, user, data.document_ids or [])
+    if "description" in fields and fields["description"] is None:
+        fields["description"] = ""  # null clears it
     if "questions" in fields:
         if AssessmentRepository(db).count_attempts(assessment.id):
             raise HasAttempts()
@@ -145,7 +230,7 @@ def update(db: Session, assessment: Assessment, data: schemas.AssessmentUpdate) 
         "closes_at",
     ):
         if field in fields:
-            setattr(assessment, field, getattr(data, field))
+            setattr(assessment, field, fields[field])
     _check_window(assessment.opens_at, assessment.closes_at)
     db.flush()
     return assessment
@@ -335,7 +420,9 @@ def visible_attempt(db: Session, user: User, attempt_id: str) -> tuple[Assessmen
     raise AttemptNotFound()
 
 
-def attempt_out(assessment: Assessment, attempt: AssessmentResult) -> schemas.AttemptOut:
+def attempt_out(assessment: Assessment, attempt: AssessmentResult, released: bool = True) -> schemas.AttemptOut:
+    """An attempt as its reader sees it; ``released``: the answer key and per-question grades may be shown (see
+    :func:`corrections_released`; managers always get them)."""
     out = schemas.AttemptOut(
         id=attempt.id,
         assessment_id=attempt.assessment_id,
@@ -355,9 +442,19 @@ def attempt_out(assessment: Assessment, attempt: AssessmentResult) -> schemas.At
         out.score = attempt.score
         out.needs_grading = attempt.needs_grading
         out.feedback = attempt.feedback
-        out.grades = attempt.grades
-        out.corrections = answer_key(assessment)
+        if released:
+            out.grades = attempt.grades
+            out.corrections = answer_key(assessment)
+        else:
+            out.corrections_withheld = True
     return out
+
+
+def attempt_view(db: Session, user: User, assessment: Assessment, attempt: AssessmentResult) -> schemas.AttemptOut:
+    """:func:`attempt_out` for ``user``: managers see everything, the student and their parents see the
+    corrections once they are released."""
+    released = manages(db, user, assessment) or corrections_released(db, assessment, attempt.student_id)
+    return attempt_out(assessment, attempt, released)
 
 
 def grade(db: Session, teacher: User, attempt_id: str, data: schemas.GradeIn) -> tuple[Assessment, AssessmentResult]:

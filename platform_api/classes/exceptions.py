@@ -17,4 +17,9 @@ class InvalidJoinCode(BadRequest):
 
 class StudentNotFound(NotFound):
     code = "student_not_found"
-    message = "Aucun élève n'a un compte avec cet email."
+    message = "Élève introuvable."
+
+
+class InvitationNotFound(NotFound):
+    code = "invitation_not_found"
+    message = "Invitation introuvable ou expirée."

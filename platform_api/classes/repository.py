@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from platform_api.classes.models import ClassMember, SchoolClass
+from platform_api.classes.models import ClassInvitation, ClassMember, SchoolClass
 from platform_api.users.models import User
 
 
@@ -88,3 +89,46 @@ class ClassRepository:
             .limit(1)
         )
         return found is not None
+
+    # invitations
+    def invitation(self, invitation_id: str) -> ClassInvitation | None:
+        return self.db.get(ClassInvitation, invitation_id)
+
+    def invitation_to(self, class_id: str, email: str) -> ClassInvitation | None:
+        return self.db.scalar(
+            select(ClassInvitation).where(ClassInvitation.class_id == class_id, ClassInvitation.email == email)
+        )
+
+    def add_invitation(self, invitation: ClassInvitation) -> ClassInvitation:
+        self.db.add(invitation)
+        self.db.flush()
+        return invitation
+
+    def delete_invitation(self, invitation: ClassInvitation) -> None:
+        self.db.delete(invitation)
+        self.db.flush()
+
+    def invitations_of_class(self, class_id: str, now: datetime) -> Sequence[ClassInvitation]:
+        return self.db.scalars(
+            select(ClassInvitation)
+            .where(ClassInvitation.class_id == class_id, ClassInvitation.expires_at > now)
+            .order_by(ClassInvitation.created_at, ClassInvitation.id)
+        ).all()
+
+    def invitations_for_email(self, email: str, now: datetime) -> Sequence[tuple[ClassInvitation, SchoolClass]]:
+        rows = self.db.execute(
+            select(ClassInvitation, SchoolClass)
+            .join(SchoolClass, SchoolClass.id == ClassInvitation.class_id)
+            .where(ClassInvitation.email == email, ClassInvitation.expires_at > now)
+            .order_by(ClassInvitation.created_at, ClassInvitation.id)
+        ).all()
+        return [(invitation, klass) for invitation, klass in rows]
+
+    def delete_expired_invitations(self, now: datetime) -> int:
+        result = self.db.execute(delete(ClassInvitation).where(ClassInvitation.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def delete_invitations_for_email(self, email: str) -> int:
+        """Every invitation addressed to ``email`` (the erasure of that account)."""
+        result = self.db.execute(delete(ClassInvitation).where(ClassInvitation.email == email))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -33,8 +33,40 @@ class ClassOut(ApiModel):
     created_at: datetime
 
 
+class InvitationOut(ApiModel):
+    """A pending invitation, as the class's teacher sees it (the address they typed)."""
+
+    id: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class ClassDetail(ClassOut):
     students: list[UserOut] = []
+    invitations: list[InvitationOut] = []  # pending ones, for the class's teacher and admins
+
+
+class InvitationSent(ApiModel):
+    """The same answer whether or not an account has this address (an email is not an oracle)."""
+
+    success: bool = True
+    message: str
+    email: str
+    expires_at: datetime
+
+
+class MyInvitation(ApiModel):
+    """An invitation addressed to the student, to accept or decline."""
+
+    id: str
+    class_id: str
+    class_name: str
+    level: str | None
+    school_year: str | None
+    teacher_name: str | None
+    created_at: datetime
+    expires_at: datetime
 
 
 class AddStudent(ApiModel):

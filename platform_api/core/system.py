@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from knowledge.search import SearchScope
+from platform_api.assessments.service import public_search_scope
 from platform_api.core.config import PlatformSettings
 from platform_api.core.db import unit_of_work
 from platform_api.core.deps import AdminUser, ApiRateLimit, rate_limit
@@ -113,8 +113,10 @@ async def search(
 ) -> list[dict[str, Any]]:
     """Hybrid search of the public curriculum (no account needed)."""
     platform = _platform(request)
-    scope = SearchScope(levels=(level,) if level else ())  # public material only
-    hits = await anyio.to_thread.run_sync(lambda: platform.knowledge.kb.search(q, k, scope))
+    levels = (level,) if level else ()
+    hits = await anyio.to_thread.run_sync(
+        lambda: platform.knowledge.kb.search(q, k, public_search_scope(platform.sessions, levels))
+    )
     return [h.to_json() for h in hits]
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ingest.pipeline import content_type_for
 from platform_api.core.db import new_id
 from platform_api.core.schemas import Pagination
 from platform_api.courses import schemas
@@ -57,13 +60,58 @@ def summary(course: Course) -> schemas.CourseSummary:
     return schemas.CourseSummary(**_summary_fields(course))
 
 
-def detail(course: Course) -> schemas.CourseDetail:
+def detail(course: Course, hidden_chapters: Collection[str] = ()) -> schemas.CourseDetail:
+    """A course with its content; the answer keys of ``hidden_chapters`` (documents whose keys the reader must not
+    see now, :func:`platform_api.assessments.service.hidden_answer_keys`) are left out."""
     return schemas.CourseDetail(
         **_summary_fields(course),
-        content=course.content or {"chapters": []},
+        content=without_answer_keys(course.content or {"chapters": []}, hidden_chapters),
         prerequisites=list(course.prerequisites or []),
         objectives=list(course.objectives or []),
     )
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+
+
+def without_answer_keys(content: dict[str, Any], hidden_chapters: Collection[str]) -> dict[str, Any]:
+    """``content`` without the answer keys of these chapters: sections and sub-sections whose heading marks an
+    answer key, by the rule ingestion labels ``corrige`` passages with (so a page hides what ARIA hides)."""
+    if not hidden_chapters:
+        return content
+    chapters = []
+    for chapter in content.get("chapters") or []:
+        if chapter.get("id") not in hidden_chapters:
+            chapters.append(chapter)
+            continue
+        sections = [
+            {**section, "content": _strip_answer_keys(str(section.get("content", "")), [str(section.get("title", ""))])}
+            for section in chapter.get("sections") or []
+            if content_type_for([str(section.get("title", ""))]) != "corrige"
+        ]
+        chapters.append({**chapter, "sections": sections})
+    return {**content, "chapters": chapters}
+
+
+def _strip_answer_keys(markdown: str, path: list[str]) -> str:
+    """Markdown without the sub-sections (heading and body) that are answer keys."""
+    out: list[str] = []
+    skipping: int | None = None  # level of the answer-key heading being skipped
+    fenced = False
+    for line in markdown.splitlines(keepends=True):
+        heading = None if fenced else _MD_HEADING.match(line.rstrip("\n"))
+        if _FENCE.match(line):
+            fenced = not fenced
+        if heading:
+            level = len(heading.group(1))
+            if skipping is not None and level <= skipping:
+                skipping = None
+            if skipping is None and content_type_for([*path, heading.group(2)]) == "corrige":
+                skipping = level
+        if skipping is None:
+            out.append(line)
+    return "".join(out)
 
 
 def can_edit(user: User, course: Course) -> bool:

@@ -59,9 +59,10 @@ def student_dashboard(db: Session, student: User) -> dict[str, Any]:
     activity += [{"type": "aria", "sessionId": s.id, "title": s.title, "at": s.updated_at} for s in sessions]
     activity.sort(key=lambda a: a["at"], reverse=True)
     weak: list[dict[str, Any]] = []
+    released = {a.id for a in found.values() if assessments.corrections_released(db, a, student.id)}
     for r in results:
         a = found.get(r.assessment_id)
-        if a is None:
+        if a is None or a.id not in released:  # which questions were missed would tell the next attempt's answers
             continue
         for q in a.questions:
             g = (r.grades or {}).get(q["id"])

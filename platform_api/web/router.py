@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from knowledge.search import SearchScope
+from platform_api.assessments.service import public_search_scope
 from platform_api.core.deps import client_key
 from platform_api.core.errors import RateLimited
 from platform_api.core.state import Platform
@@ -95,7 +95,9 @@ async def home(request: Request, q: Annotated[str, Query(max_length=500)] = "") 
             response.status_code = 429
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
-        hits = await anyio.to_thread.run_sync(lambda: platform.knowledge.kb.search(q, 5, SearchScope()))
+        hits = await anyio.to_thread.run_sync(
+            lambda: platform.knowledge.kb.search(q, 5, public_search_scope(platform.sessions))
+        )
     return render(request, HOME, q=q, hits=hits, searched=bool(q.strip()))
 
 

@@ -210,7 +210,7 @@ def test_the_learner_profile_comes_from_the_database(clean_api: Api) -> None:
     api = clean_api
     teacher, student = api.user("teacher"), api.user("student", level="premiere")
     klass = api.post("/api/classes", as_=teacher, json={"name": "1re NSI"}).json()
-    api.post(f"/api/classes/{klass['id']}/students", as_=teacher, json={"email": student.email})
+    api.post("/api/classes/join", as_=student, json={"joinCode": klass["joinCode"]})
     quiz = {
         "title": "Tri",
         "type": "exam",

@@ -45,18 +45,35 @@ def teacher_with_class(api: Api) -> tuple[User, User, str]:
     return teacher, student, klass["id"]
 
 
-def test_classes_by_code_and_by_email(clean_api: Api) -> None:
+def test_classes_by_code_and_by_invitation(clean_api: Api) -> None:
     api = clean_api
     teacher, student, class_id = teacher_with_class(api)
     other = api.user("student", email="zoe@exemple.fr")
     added = api.post(f"/api/classes/{class_id}/students", as_=teacher, json={"email": "ZOE@exemple.fr"})
-    assert added.status_code == 201
-    assert {s["id"] for s in added.json()["students"]} == {student.id, other.id}
+    assert added.status_code == 202
+    # an invitation, not an enrolment: the student is not in the class until they accept
+    assert api.get(f"/api/classes/{class_id}", as_=teacher).json()["studentCount"] == 1
+    assert api.get(f"/api/dashboard/students/{other.id}", as_=teacher).status_code == 404
+    # the same answer for an unknown address and a parent's (no account oracle)
+    unknown = api.post(f"/api/classes/{class_id}/students", as_=teacher, json={"email": "personne@exemple.fr"})
     parent = api.user("parent", email="papa@exemple.fr")
-    refused = api.post(f"/api/classes/{class_id}/students", as_=teacher, json={"email": "papa@exemple.fr"})
-    assert refused.status_code == 404
-    assert refused.json()["error"] == "student_not_found"
+    papa = api.post(f"/api/classes/{class_id}/students", as_=teacher, json={"email": "papa@exemple.fr"})
+    assert unknown.status_code == papa.status_code == added.status_code == 202
+    strip = lambda r: {k: v for k, v in r.json().items() if k not in ("email", "message", "expiresAt")}  # noqa: E731
+    assert strip(unknown) == strip(papa) == strip(added)
+    assert unknown.json()["message"].replace("personne", "zoe") == added.json()["message"]
     assert parent.role == "parent"
+    pending = api.get(f"/api/classes/{class_id}", as_=teacher).json()["invitations"]
+    assert {i["email"] for i in pending} == {"zoe@exemple.fr", "personne@exemple.fr", "papa@exemple.fr"}
+    invitations = api.get("/api/classes/invitations", as_=other).json()
+    assert [i["classId"] for i in invitations] == [class_id]
+    assert api.get("/api/classes/invitations", as_=student).json() == []
+    assert api.post(f"/api/classes/invitations/{invitations[0]['id']}/accept", as_=student).status_code == 404
+    accepted = api.post(f"/api/classes/invitations/{invitations[0]['id']}/accept", as_=other)
+    assert accepted.status_code == 200
+    assert api.get(f"/api/classes/{class_id}", as_=teacher).json()["studentCount"] == 2
+    assert api.get(f"/api/dashboard/students/{other.id}", as_=teacher).status_code == 200
+    assert api.get("/api/classes/invitations", as_=other).json() == []
     bad = api.post("/api/classes/join", as_=student, json={"joinCode": "NOPE1234"})
     assert bad.status_code == 400
     assert bad.json()["error"] == "invalid_join_code"
@@ -200,7 +217,8 @@ def test_assessment_flow_grading_and_dashboards(clean_api: Api) -> None:
     assert exercise["score"] == pytest.approx(7 / 8)
 
     other = api.user("student")
-    api.post(f"/api/classes/{class_id}/students", as_=teacher, json={"email": other.email})
+    code = api.get(f"/api/classes/{class_id}", as_=teacher).json()["joinCode"]
+    api.post("/api/classes/join", as_=other, json={"joinCode": code})
     second = api.post(f"/api/assessments/{quiz['id']}/attempts", as_=other).json()
     api.post(f"/api/attempts/{second['id']}/submit", as_=other, json={"answers": {"q1": 0, "q3": 5, "q5": "pass"}})
     board = api.get(f"/api/dashboard/classes/{class_id}", as_=teacher).json()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from platform_api.aria.models import AriaMessage, AriaSession
 from platform_api.assessments.models import Assessment, AssessmentResult
-from platform_api.classes.models import ClassMember, SchoolClass
+from platform_api.classes.models import ClassInvitation, ClassMember, SchoolClass
 from platform_api.core.db import new_id, unit_of_work, utcnow
 from platform_api.courses.models import Course
 from platform_api.documents.models import Document, IngestionJob
@@ -56,6 +57,8 @@ class World:
     sess1: str
     sess2: str
     s2_code: str
+    inv1: str
+    inv2: str
 
     def actor(self, role: str) -> User:
         return {"student": self.s1, "parent": self.p1, "teacher": self.t1, "admin": self.admin}[role]
@@ -148,6 +151,18 @@ def build_world(api: Api) -> World:
             db.add(AriaSession(id=ids[key], user_id=student.id, title="Les piles"))
             db.flush()
             db.add(AriaMessage(session_id=ids[key], role="user", content="c'est quoi une pile ?"))
+        # pending invitations (not memberships): S1 invited into C2 by T2, S2 invited into C1 by T1
+        for key, klass, student, teacher in (("inv1", "c2", s1, t2), ("inv2", "c1", s2, t1)):
+            ids[key] = new_id()
+            db.add(
+                ClassInvitation(
+                    id=ids[key],
+                    class_id=ids[klass],
+                    email=student.email,
+                    invited_by=teacher.id,
+                    expires_at=now + timedelta(days=30),
+                )
+            )
     return World(admin, t1, t2, s1, s2, p1, p2, s2_code=s2_code, **ids)
 
 
@@ -203,6 +218,27 @@ MATRIX: list[tuple[str, Request, set[str]]] = [
         lambda w, u: ("POST", f"/api/classes/{w.c2}/students", {"email": w.s1.email}),
         {"admin"},
     ),
+    ("class-invitations-own", lambda w, u: ("GET", "/api/classes/invitations", None), {"student"}),
+    (
+        "class-invitation-accept-own",
+        lambda w, u: ("POST", f"/api/classes/invitations/{w.inv1}/accept", None),
+        {"student"},
+    ),
+    ("class-invitation-accept-other", lambda w, u: ("POST", f"/api/classes/invitations/{w.inv2}/accept", None), set()),
+    ("class-invitation-decline-other", lambda w, u: ("DELETE", f"/api/classes/invitations/{w.inv2}", None), set()),
+    (
+        "class-invitation-cancel-own",
+        lambda w, u: ("DELETE", f"/api/classes/{w.c1}/invitations/{w.inv2}", None),
+        {"teacher", "admin"},
+    ),
+    (
+        "class-invitation-cancel-other",
+        lambda w, u: ("DELETE", f"/api/classes/{w.c2}/invitations/{w.inv1}", None),
+        {"admin"},
+    ),
+    # a pending invitation gives the inviting teacher nothing: S2 is invited into T1's class, not a member
+    ("dashboard-student-invited", lambda w, u: ("GET", f"/api/dashboard/students/{w.s2.id}", None), {"admin"}),
+    ("aria-summaries-invited", lambda w, u: ("GET", f"/api/aria/students/{w.s2.id}/sessions", None), {"admin"}),
     ("class-remove-student-other", lambda w, u: ("DELETE", f"/api/classes/{w.c2}/students/{w.s2.id}", None), {"admin"}),
     ("class-delete-other", lambda w, u: ("DELETE", f"/api/classes/{w.c2}", None), {"admin"}),
     ("courses-list", lambda w, u: ("GET", "/api/courses", None), set(ROLES)),

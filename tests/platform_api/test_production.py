@@ -158,7 +158,7 @@ def test_export_then_erase_a_user_everywhere(clean_api: Api) -> None:
     teacher = api.user("teacher")
     klass = api.post("/api/classes", as_=teacher, json={"name": "Tle"}).json()
     student = api.user("student")
-    api.post(f"/api/classes/{klass['id']}/students", as_=teacher, json={"email": student.email})
+    api.post("/api/classes/join", as_=student, json={"joinCode": klass["joinCode"]})
     api.post("/api/aria/chat", as_=student, json={"sessionId": "mes-revisions", "message": "C'est quoi une pile ?"})
     api.post(
         "/api/progress",

@@ -54,6 +54,23 @@ async function load(id) {
         )
       : emptyState("Aucun élève : donne le code de la classe à tes élèves.")
   );
+  const pending = detail.invitations || [];
+  clear(
+    $("#invitations"),
+    pending.length
+      ? h("ul", {}, pending.map((i) => h("li", {}, h("span", { text: `${i.email} — invitée le ${fmtDate(i.createdAt)} ` }), h("button", {
+          type: "button",
+          class: "link-button danger",
+          text: "Annuler",
+          "aria-label": `Annuler l'invitation de ${i.email}`,
+          onclick: async () => {
+            await api(`/api/classes/${encodeURIComponent(id)}/invitations/${encodeURIComponent(i.id)}`, { method: "DELETE" });
+            toast("Invitation annulée.");
+            load(id);
+          },
+        }))))
+      : emptyState("Aucune invitation en attente.")
+  );
   const missed = board.mostMissedQuestions || [];
   clear(
     $("#missed"),
@@ -90,9 +107,9 @@ export default async function () {
     event.preventDefault();
     clearFormError(form);
     try {
-      await api(`/api/classes/${encodeURIComponent(id)}/students`, { method: "POST", body: { email: form.email.value.trim() } });
+      const sent = await api(`/api/classes/${encodeURIComponent(id)}/students`, { method: "POST", body: { email: form.email.value.trim() } });
       form.reset();
-      toast("Élève ajouté.");
+      toast(sent.message);
       await load(id);
     } catch (error) {
       showFormError(form, error);

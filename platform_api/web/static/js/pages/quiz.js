@@ -148,6 +148,7 @@ function showResult(attempt) {
       attempt.late ? h("p", { class: "notice", text: "Rendu après la limite : seules les réponses enregistrées à temps comptent." }) : null,
       attempt.needsGrading ? h("p", { class: "notice", text: "Certaines réponses seront notées par ton professeur." }) : null,
       attempt.feedback ? h("p", { class: "feedback", text: `Commentaire du professeur : ${attempt.feedback}` }) : null,
+      attempt.correctionsWithheld ? h("p", { class: "notice", text: "Les corrections seront visibles quand tu auras utilisé toutes tes tentatives ou à la fermeture de l'évaluation." }) : null,
       h("ol", { class: "result-list" }, items),
       h("p", {}, h("a", { class: "button secondary", href: "/eleve", text: "Voir ma progression" }))
     )

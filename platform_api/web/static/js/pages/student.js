@@ -55,9 +55,26 @@ export function progressCharts(board, progressEl, scoresEl, courses = []) {
 
 async function loadClasses() {
   const box = $("#my-classes");
-  const classes = await api("/api/classes");
+  const [classes, invitations] = await Promise.all([api("/api/classes"), api("/api/classes/invitations")]);
+  const invited = invitations.length
+    ? h("ul", { class: "invitations" }, invitations.map((i) => h("li", {},
+        h("span", { text: `Invitation dans la classe ${i.className}${i.teacherName ? " (" + i.teacherName + ")" : ""} ` }),
+        h("button", { type: "button", text: "Accepter", "aria-label": `Accepter l'invitation dans la classe ${i.className}`, onclick: async () => {
+          const klass = await api(`/api/classes/invitations/${encodeURIComponent(i.id)}/accept`, { method: "POST" });
+          toast(`Tu as rejoint la classe ${klass.name}.`);
+          loadClasses();
+        } }),
+        " ",
+        h("button", { type: "button", class: "link-button", text: "Refuser", "aria-label": `Refuser l'invitation dans la classe ${i.className}`, onclick: async () => {
+          await api(`/api/classes/invitations/${encodeURIComponent(i.id)}`, { method: "DELETE" });
+          toast("Invitation refusée.");
+          loadClasses();
+        } })
+      )))
+    : null;
   clear(
     box,
+    invited,
     classes.length
       ? h("ul", {}, classes.map((c) => h("li", { text: `${c.name}${c.level ? " (" + (LEVELS[c.level] || c.level) + ")" : ""}` })))
       : emptyState("Tu n'es dans aucune classe : demande le code à ton professeur.")
