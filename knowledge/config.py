@@ -31,10 +31,20 @@ class KnowledgeSettings(BaseSettings):
         None, description="Local sentence-transformers model folder, used when embedder is sentence-transformers."
     )
     embedding_threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (default: all).")
+    embedding_cache: bool = Field(
+        True, description="Keep passage vectors by content in data/embeddings.sqlite: each distinct text embedded once."
+    )
+    embedding_cache_max: int = Field(
+        2_000_000, ge=1, description="Most vectors the embedding cache keeps (least recently used evicted first)."
+    )
 
     @property
     def vector_dir(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.data_dir / "embeddings.sqlite"
 
 
 @lru_cache

