@@ -172,9 +172,15 @@ class Exercise(BaseModel):
                 raise ValueError("a Python exercise needs public_tests and hidden_tests")
             for name, block, hidden in (("public_tests", self.public_tests, False), ("hidden_tests", self.hidden_tests, True)):
                 try:
-                    parse_tests(block, hidden=hidden)
+                    cases = parse_tests(block, hidden=hidden)
                 except ValueError as exc:
                     raise ValueError(f"{name}: {exc}") from exc
+                loose = [c.line for c in cases if hidden and c.rhs is None]
+                if loose:
+                    raise ValueError(
+                        f"{name}: line {loose[0]}: a hidden test must be 'assert expression == expected', so that "
+                        "the expected value never enters the student's sandbox"
+                    )
             for name, code in (("solution", self.solution), ("starter", self.starter)):
                 try:
                     ast.parse(code)
