@@ -49,7 +49,7 @@ def list_(
         exercises = [e for e in exercises if e.level == level]
     if chapter:
         exercises = [e for e in exercises if e.chapter == chapter]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": e.id,
             "title": e.title,
@@ -127,7 +127,9 @@ def check(
 
 @exercises_app.command("validate")
 def validate(
-    strict: Annotated[bool, typer.Option(help="Also fail when a programming capacity has fewer than 2 exercises.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Also fail when a programming capacity has fewer than 2 exercises.")
+    ] = False,
     workers: Annotated[int, typer.Option(help="Sandboxes run at a time (default: the CPU count).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:

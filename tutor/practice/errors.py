@@ -77,9 +77,7 @@ def explain(error_type: str, message: str = "", *, language: str = "python") -> 
             "les bornes de tes boucles (`range`) et le cas du tableau vide."
         )
     if error_type == "KeyError":
-        return (
-            "Clé absente du dictionnaire : teste `if cle in d:` avant d'y lire, ou utilise `d.get(cle, valeur)`."
-        )
+        return "Clé absente du dictionnaire : teste `if cle in d:` avant d'y lire, ou utilise `d.get(cle, valeur)`."
     if error_type == "RecursionError":
         return (
             "Trop d'appels récursifs imbriqués : vérifie que le cas de base existe, qu'il est testé en premier, et "
@@ -103,7 +101,9 @@ def explain(error_type: str, message: str = "", *, language: str = "python") -> 
     if error_type in ("ModuleNotFoundError", "ImportError"):
         return "Ce module n'est pas disponible ici : l'exercice se résout avec Python seul."
     if error_type in ("PermissionError", "FileNotFoundError", "OSError", "ConnectionRefusedError"):
-        return "L'exercice s'exécute dans un bac à sable sans fichiers ni réseau : ton code ne doit pas en avoir besoin."
+        return (
+            "L'exercice s'exécute dans un bac à sable sans fichiers ni réseau : ton code ne doit pas en avoir besoin."
+        )
     return f"Une erreur `{error_type}` s'est produite pendant l'exécution."
 
 

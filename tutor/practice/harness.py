@@ -61,7 +61,7 @@ def describe(exc: BaseException, code_file: str = STUDENT_FILE) -> dict[str, Any
     return {"type": type(exc).__name__, "message": str(exc)[:300], "line": line}
 
 
-def _on_alarm(signum: int, frame: object) -> None:
+def _on_alarm(signum: int, frame: object) -> None:  # noqa: ARG001 - a signal handler's signature
     raise TestTimeout
 
 
@@ -106,6 +106,11 @@ def run_python(req: dict[str, Any], emit: Any) -> None:
         emit(result)
 
 
+def _past(deadline: float) -> Any:
+    """A SQLite progress handler that aborts the query once ``deadline`` has passed."""
+    return lambda: int(time.monotonic() > deadline)
+
+
 def run_sql(req: dict[str, Any], emit: Any) -> None:
     """Run the query on a fresh in-memory copy of each database the tests name."""
     import sqlite3
@@ -123,7 +128,7 @@ def run_sql(req: dict[str, Any], emit: Any) -> None:
             db.executescript(req["schema"])
             db.executescript(req["databases"][step["probe"]])
             db.commit()
-            db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            db.set_progress_handler(_past(deadline), 10_000)
             if req.get("check_query"):
                 db.executescript(req["code"])
                 cursor = db.execute(req["check_query"])

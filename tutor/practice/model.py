@@ -170,7 +170,10 @@ class Exercise(BaseModel):
                 raise ValueError("database and check_query are for SQL exercises only")
             if not self.public_tests or not self.hidden_tests:
                 raise ValueError("a Python exercise needs public_tests and hidden_tests")
-            for name, block, hidden in (("public_tests", self.public_tests, False), ("hidden_tests", self.hidden_tests, True)):
+            for name, block, hidden in (
+                ("public_tests", self.public_tests, False),
+                ("hidden_tests", self.hidden_tests, True),
+            ):
                 try:
                     cases = parse_tests(block, hidden=hidden)
                 except ValueError as exc:
@@ -203,7 +206,8 @@ class Exercise(BaseModel):
         if self.language == "sql":
             cases = [_sql_case(0, hidden=False)]
             return cases + ([_sql_case(1, hidden=True)] if hidden else [])
-        assert self.public_tests is not None and self.hidden_tests is not None  # checked by the validator
+        assert self.public_tests is not None
+        assert self.hidden_tests is not None
         public = parse_tests(self.public_tests, hidden=False)
         if not hidden:
             return public
@@ -241,6 +245,7 @@ def load_exercise(path: Path) -> Exercise:
     parts = path.parent.parts
     if len(parts) >= 2 and parts[-2:] != (exercise.level, exercise.theme):
         raise ExerciseFileError(
-            f"{path}: field chapter: the file must live in {exercise.level}/{exercise.theme}/, not {'/'.join(parts[-2:])}/"
+            f"{path}: field chapter: the file must live in {exercise.level}/{exercise.theme}/, "
+            f"not {'/'.join(parts[-2:])}/"
         )
     return exercise

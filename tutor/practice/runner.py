@@ -48,7 +48,7 @@ def decode(value: Any) -> Any:
     if isinstance(value, list):
         return [decode(v) for v in value]
     if isinstance(value, dict) and len(value) == 1:
-        (tag, inner), = value.items()
+        ((tag, inner),) = value.items()
         try:
             if tag == "t":
                 return tuple(decode(v) for v in inner)
@@ -189,7 +189,9 @@ class Runner:
             cached = self._references.get(key)
         if cached is not None:
             return cached
-        outcome = Outcome.of(self.sandbox.run(self.request(exercise, exercise.solution, exercise.tests(), with_rhs=True)))
+        outcome = Outcome.of(
+            self.sandbox.run(self.request(exercise, exercise.solution, exercise.tests(), with_rhs=True))
+        )
         with self._lock:
             self._references[key] = outcome
         return outcome
@@ -199,7 +201,10 @@ class Runner:
         outcome = self.reference(exercise)
         problems: list[str] = []
         if outcome.load is None or not outcome.load.get("ok"):
-            error = (outcome.load or {}).get("error") or {"type": outcome.run.reason, "message": outcome.run.output[-200:]}
+            error = (outcome.load or {}).get("error") or {
+                "type": outcome.run.reason,
+                "message": outcome.run.output[-200:],
+            }
             return [f"the reference solution does not load: {error['type']}: {error.get('message', '')}"]
         for test in exercise.tests():
             label = f"{'hidden' if test.hidden else 'public'} test {test.source!r}"
@@ -248,7 +253,7 @@ class Runner:
     def _verdict(self, exercise: Exercise, test: TestCase, outcome: Outcome, reference: Outcome) -> TestVerdict:
         shown = None if test.hidden else test.source
         language = exercise.language
-        base = {"index": test.index, "hidden": test.hidden, "test": shown}
+        base: dict[str, Any] = {"index": test.index, "hidden": test.hidden, "test": shown}
         load = outcome.load
         if load is not None and not load.get("ok"):
             error = load["error"]
@@ -266,10 +271,20 @@ class Runner:
             running = test.index in outcome.started or (not outcome.started and load is None)
             if running:
                 error_type = "TestTimeout" if reason in ("timeout", "cpu") else reason
-                return TestVerdict(**base, status="error", message="Le test n'a pas pu se terminer.",
-                                   error_type=error_type, explanation=LIMITS.get(reason, LIMITS["crashed"]))
-            return TestVerdict(**base, status="error", message="Test non exécuté : le programme s'est arrêté avant.",
-                               error_type="NotRun", explanation=LIMITS.get(reason, LIMITS["crashed"]))
+                return TestVerdict(
+                    **base,
+                    status="error",
+                    message="Le test n'a pas pu se terminer.",
+                    error_type=error_type,
+                    explanation=LIMITS.get(reason, LIMITS["crashed"]),
+                )
+            return TestVerdict(
+                **base,
+                status="error",
+                message="Test non exécuté : le programme s'est arrêté avant.",
+                error_type="NotRun",
+                explanation=LIMITS.get(reason, LIMITS["crashed"]),
+            )
         duration = event.get("ms")
         if "error" in event:
             error = event["error"]

@@ -15,6 +15,7 @@ The confinement, outermost first (``Sandbox.command`` builds it):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -156,7 +157,8 @@ class Sandbox:
         finally:
             os.close(write_fd)
         spawned = time.perf_counter()
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         output, events_raw, reason = self._pump(proc, payload, read_fd, started + s.wall_seconds)
         if reason is not None:
             _kill(proc)
@@ -186,7 +188,8 @@ class Sandbox:
         self, proc: subprocess.Popen[bytes], payload: bytes, read_fd: int, deadline: float
     ) -> tuple[bytes, bytes, Reason | None]:
         cap = self.settings.output_kb * 1024
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         output = bytearray()
         events = bytearray()
         selector = selectors.DefaultSelector()
@@ -239,10 +242,8 @@ class Sandbox:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _parse_events(raw: bytes) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ import yaml
 
 from knowledge.course_files import CURRICULUM_DIR, iter_chapters, load_programme
 from tutor.practice.bank import EXERCISES_DIR, ExerciseBank
-from tutor.practice.model import Exercise
 from tutor.practice.config import get_sandbox_settings
+from tutor.practice.model import Exercise
 from tutor.practice.runner import Runner
 from tutor.practice.sandbox import Sandbox
 
