@@ -105,7 +105,9 @@ def test_fork_bomb_stops_at_the_process_limit(runner: Runner, exercise: Exercise
 
 def test_infinite_loop_is_a_timeout(runner: Runner, exercise: Exercise) -> None:
     result = runner.check(exercise, "def f():\n    while True:\n        pass\n")
-    assert [v.error_type for v in result.verdicts] == ["TestTimeout", "TestTimeout"]
+    # On a loaded machine the wall clock may stop the run before the second test's own alarm.
+    assert result.verdicts[0].error_type == "TestTimeout"
+    assert {v.error_type for v in result.verdicts} <= {"TestTimeout", "NotRun"}
     assert "boucle infinie" in (result.verdicts[0].explanation or "")
 
 
