@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck pytest clean browser
+.PHONY: install run test lint typecheck pytest clean browser sandbox
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -38,7 +38,11 @@ typecheck: install
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-pytest: install browser
+# Graded code runs in bubblewrap (tutor/practice/sandbox.py); Debian's package, no setuid, user namespaces.
+sandbox:
+	@test -x /usr/bin/bwrap || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; }
+
+pytest: install browser sandbox
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -688,5 +688,12 @@ def eval_(
         raise typer.Exit(1)
 
 
+# --- exercises: the exercise bank and its sandbox (commands in nexus_cli/exercises.py) ---
+from nexus_cli.exercises import bench_exercises, exercises_app  # noqa: E402
+
+app.add_typer(exercises_app, name="exercises")
+bench_app.command("exercises")(bench_exercises)
+
+
 if __name__ == "__main__":
     app()
