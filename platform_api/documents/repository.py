@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from ingest.jobs import Job, JobStatus
 from platform_api.core.db import unit_of_work, utcnow
@@ -173,6 +174,12 @@ class SqlJobQueue:
         return job
 
     def progress(self, job_id: str, done: int, total: int) -> None:
+        try:
+            self._progress(job_id, done, total)
+        except StaleDataError:
+            return  # deleted meanwhile, as in finish()
+
+    def _progress(self, job_id: str, done: int, total: int) -> None:
         with unit_of_work(self.sessions) as session:
             row = session.get(IngestionJob, job_id)
             if row is None:
@@ -183,6 +190,12 @@ class SqlJobQueue:
         self._publish(*changed)
 
     def finish(self, job_id: str, status: JobStatus, result: dict[str, Any] | None, error: str | None) -> None:
+        try:
+            self._finish(job_id, status, result, error)
+        except StaleDataError:
+            return  # the document (and its job) was deleted between our read and our write: nothing to finish
+
+    def _finish(self, job_id: str, status: JobStatus, result: dict[str, Any] | None, error: str | None) -> None:
         with unit_of_work(self.sessions) as session:
             row = session.get(IngestionJob, job_id)
             if row is None:
