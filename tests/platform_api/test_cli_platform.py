@@ -83,12 +83,17 @@ def test_serve_prints_the_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
     monkeypatch.setenv("NEXUS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NEXUS_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.sqlite'}")
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    configs: list[Any] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, *a, **kw: configs.append(server.config))
     result = runner.invoke(cli.app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/" in result.output
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_level": "info", "timeout_graceful_shutdown": 25}]
+    assert len(configs) == 1
+    config = configs[0]
+    assert (config.host, config.port, config.timeout_graceful_shutdown) == ("127.0.0.1", 8123, 25)
+    # uvicorn's own access log would print `?token=` in clear: serve keeps ours
+    assert config.access_log is False
+    assert config.log_config is None
 
 
 def test_migrate_brings_an_empty_database_to_head_then_does_nothing(
