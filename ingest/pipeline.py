@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +41,7 @@ class DocumentOptions:
     class_ids: tuple[str, ...] = ()
     course: str | None = None
     doc_id: str | None = None
+    collection: str | None = None  # what a folder given to ``nexus ingest`` is named, part of the derived id
 
     @classmethod
     def from_params(cls, params: dict[str, Any], default_visibility: Visibility = "public") -> DocumentOptions:
@@ -51,6 +53,7 @@ class DocumentOptions:
             class_ids=tuple(params.get("class_ids") or ()),
             course=params.get("course"),
             doc_id=params.get("doc_id"),
+            collection=params.get("collection"),
         )
 
     def __post_init__(self) -> None:
@@ -184,7 +187,7 @@ class Ingestor:
         doc = parse_bytes(Path(filename), data, self.settings.max_bytes)
         timings["parse"] = time.perf_counter() - t0
         chapter_id = curriculum_id(doc, Path(filename).stem)
-        doc_id = options.doc_id or chapter_id or derive_doc_id(source, options.owner_id)
+        doc_id = options.doc_id or chapter_id or derive_doc_id(source, options.owner_id, options.collection)
         fingerprint = self.fingerprint(data, options)
         live = self.live_version(doc_id)
         if live and live.get("content_hash") == fingerprint:
@@ -210,7 +213,7 @@ class Ingestor:
             t0 = time.perf_counter()
             self.store.upsert(
                 [
-                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c))
+                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c, doc.ocr_pages))
                     for c, d, s in zip(part, dense, sparse, strict=True)
                 ]
             )
@@ -249,12 +252,14 @@ class Ingestor:
             "visibility": options.visibility,
             "owner_id": options.owner_id,
             "class_ids": list(options.class_ids),
+            "collection": options.collection,
+            "page_unit": doc.page_unit,
             "content_hash": fingerprint,
             "state": "staged",
         }
 
     @staticmethod
-    def _payload(base: dict[str, Any], chunk: Chunk) -> dict[str, Any]:
+    def _payload(base: dict[str, Any], chunk: Chunk, ocr_pages: Sequence[int] = ()) -> dict[str, Any]:
         return {
             **base,
             "chunk_index": chunk.index,
@@ -264,6 +269,7 @@ class Ingestor:
             "start": chunk.start,
             "end": chunk.end,
             "content_type": content_type_for(chunk.section_path),
+            "ocr": chunk.page is not None and chunk.page in ocr_pages,  # text recognised from a scanned page
         }
 
     def delete(self, doc_id: str) -> int:
@@ -285,9 +291,25 @@ def curriculum_id(doc: ParsedDocument, stem: str) -> str | None:
     return None
 
 
-def derive_doc_id(source: str, owner_id: str | None) -> str:
-    """A stable id from the owner and the source path, so re-ingesting the same file updates it."""
-    return uuid.uuid5(POINT_NAMESPACE, f"{owner_id or 'public'}:{source}").hex[:16]
+def derive_doc_id(source: str, owner_id: str | None, collection: str | None = None) -> str:
+    """A stable id from the owner, the collection and the source path, so re-ingesting the same file updates it.
+
+    Without a collection the id is the one uploads always had; with one, two folders holding the same relative
+    paths are distinct documents.
+    """
+    key = f"{owner_id or 'public'}:{source}" if collection is None else f"{owner_id or 'public'}:{collection}:{source}"
+    return uuid.uuid5(POINT_NAMESPACE, key).hex[:16]
+
+
+def default_collection(root: Path) -> str:
+    """A folder's collection when ``--collection`` is not given: its name and a short hash of its absolute path.
+
+    Stable across runs from any working directory, distinct for two folders of the same name. A file given
+    directly belongs to its folder's collection.
+    """
+    folder = root.resolve() if root.is_dir() else root.resolve().parent
+    name = re.sub(r"[^a-z0-9]+", "-", fold(folder.name)).strip("-") or "racine"
+    return f"{name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
 
 def point_id(doc_id: str, version: int, index: int) -> str:
