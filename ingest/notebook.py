@@ -55,7 +55,7 @@ def parse_notebook(raw: str, fallback_title: str) -> ParsedDocument:
     from ingest import parsers  # the module, so a rewritten Markdown parser is the one used
 
     try:
-        notebook = nbformat.reads(raw, as_version=4)
+        notebook = nbformat.reads(raw, as_version=4)  # type: ignore[no-untyped-call]
     except NotJSONError as exc:
         raise UnusableFileError(
             "L'extension est .ipynb mais le contenu n'est pas un notebook Jupyter.", "type_mismatch"
@@ -63,9 +63,14 @@ def parse_notebook(raw: str, fallback_title: str) -> ParsedDocument:
     except Exception as exc:  # nbformat raises its own errors (and ValueError) on a malformed notebook
         raise ParseError(f"Le notebook Jupyter est invalide ({type(exc).__name__}).") from exc
     metadata = notebook.get("metadata") or {}
-    language = str(
-        (metadata.get("kernelspec") or {}).get("language") or (metadata.get("language_info") or {}).get("name") or ""
-    ).lower() or "python"
+    language = (
+        str(
+            (metadata.get("kernelspec") or {}).get("language")
+            or (metadata.get("language_info") or {}).get("name")
+            or ""
+        ).lower()
+        or "python"
+    )
     pieces: list[str] = []
     spans: list[tuple[int, int, int]] = []  # (start, end, cell number) in the assembled text
     length = 0

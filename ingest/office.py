@@ -132,13 +132,19 @@ def parse_odf(data: bytes, fallback_title: str, kind: str) -> ParsedDocument:
     """An OpenDocument text (``odt``) or presentation (``odp``) file."""
     from odf.opendocument import load
 
-    suffix, label = (".odt", "un document LibreOffice Writer") if kind == "odt" else (
-        ".odp",
-        "une présentation LibreOffice Impress",
+    suffix, label = (
+        (".odt", "un document LibreOffice Writer")
+        if kind == "odt"
+        else (
+            ".odp",
+            "une présentation LibreOffice Impress",
+        )
     )
     archive = _check_zip(data, "content.xml", label, suffix)
     with archive:
-        mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in archive.namelist() else ""
+        mimetype = (
+            archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in archive.namelist() else ""
+        )
     if mimetype and mimetype != ODF_MIMETYPES[kind]:
         raise UnusableFileError(f"L'extension est {suffix} mais le contenu n'est pas {label}.", "type_mismatch")
     document = load(io.BytesIO(data))

@@ -100,7 +100,9 @@ def ingest(
         raise fail(f"--visibility doit être public, class ou private (reçu : {visibility!r})")
     if collection is not None and not collection.strip():
         raise fail("--collection ne peut pas être vide")
-    files = [(path, source, collection or default_collection(root)) for root in paths for path, source in discover([root])]
+    files = [
+        (path, source, collection or default_collection(root)) for root in paths for path, source in discover([root])
+    ]
     if not files:
         raise fail(f"aucun fichier pris en charge ({', '.join(sorted(SUPPORTED))}) dans ces chemins")
     settings = KnowledgeSettings()
@@ -555,6 +557,29 @@ def bench_ingest(
     from evals.bench import bench_ingest as run
 
     report = run(corpus or [Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"], out, console)
+    console.print_json(data=report)
+
+
+@bench_app.command("ocr")
+def bench_ocr(
+    pages: Annotated[int, typer.Option(min=1, help="Pages of the scanned exam paper made for the bench.")] = 20,
+    engine: Annotated[
+        list[str] | None, typer.Option(help="tesseract and/or rapidocr (repeatable; default: both).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Word accuracy and pages/s of Tesseract (fra) and RapidOCR on a scanned French exam paper made here."""
+    from evals.ocr_bench import ENGINES
+    from evals.ocr_bench import bench_ocr as run
+
+    engines = engine or list(ENGINES)
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise fail(f"--engine doit être tesseract ou rapidocr (reçu : {', '.join(unknown)})")
+    try:
+        report = run(pages, engines, out, console)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from exc
     console.print_json(data=report)
 
 

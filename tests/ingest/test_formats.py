@@ -101,7 +101,10 @@ def odp_bytes() -> bytes:
     doc.automaticstyles.addElement(layout)
     master = style.MasterPage(name="standard", pagelayoutname=layout)
     doc.masterstyles.addElement(master)
-    for title, body in (("Le routage", "Un routeur relie plusieurs réseaux."), ("Le protocole RIP", "RIP compte les sauts.")):
+    for title, body in (
+        ("Le routage", "Un routeur relie plusieurs réseaux."),
+        ("Le protocole RIP", "RIP compte les sauts."),
+    ):
         page = draw.Page(masterpagename=master)
         for cls, words in (("title", title), ("outline", body)):
             frame = draw.Frame(width="20cm", height="3cm", x="1cm", y="1cm", attributes={"class": cls})

@@ -57,7 +57,7 @@ def test_ocr_tools_are_installed() -> None:
 
 def test_only_pages_without_text_are_ocred(exam: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[list[int]] = []
-    monkeypatch.setattr(ocr, "ocr_pdf_pages", lambda data, numbers: asked.append(numbers) or {n: "" for n in numbers})
+    monkeypatch.setattr(ocr, "ocr_pdf_pages", lambda data, numbers: asked.append(numbers) or dict.fromkeys(numbers, ""))
     parse_bytes(Path("bac-blanc-scanne.pdf"), exam)
     assert asked == [list(SCANNED)]
 
@@ -85,6 +85,8 @@ def test_scanned_exam_is_ingested_with_page_citations_marked_ocr(
     scanned = next(h for h in hits if "sujet 4, page 19 sur 20" in h.text)
     assert scanned.page == 19
     assert scanned.location() == "page 19, texte reconnu par OCR"
-    digital = next(h for h in kb.search("sujet 2 page 7 sur 20", 10, SearchScope(unrestricted=True)) if "page 7 sur" in h.text)
+    digital = next(
+        h for h in kb.search("sujet 2 page 7 sur 20", 10, SearchScope(unrestricted=True)) if "page 7 sur" in h.text
+    )
     assert digital.page == 7
     assert digital.location() == "page 7"
