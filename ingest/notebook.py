@@ -108,7 +108,8 @@ def parse_notebook(raw: str, fallback_title: str) -> ParsedDocument:
         cursor, cell = 0, spans[0][2]
         located = []
         for b in doc.blocks:
-            found = text.find(doc.text[b.start : b.end].strip()[:40], cursor)
+            snippet = doc.text[b.start : b.end].strip()
+            found = next((f for n in (40, 20, 10) if (f := text.find(snippet[:n], cursor)) >= 0), -1)
             if found >= 0:
                 cursor, cell = found, cell_of(found) or cell
             located.append(dataclasses.replace(b, page=cell))

@@ -14,6 +14,7 @@ from pptx import Presentation
 from pptx.util import Inches
 
 from ingest.errors import UnusableFileError
+from ingest import parsers
 from ingest.parsers import ParsedDocument, parse_bytes
 
 
@@ -182,3 +183,17 @@ def test_odt_named_odp_is_refused() -> None:
     with pytest.raises(UnusableFileError) as info:
         parse_bytes(Path("cours.odp"), odt_bytes())
     assert info.value.code == "type_mismatch"
+
+
+def test_notebook_cells_survive_a_markdown_parser_that_rewrites_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = parsers.parse_markdown
+
+    def rewriting(raw: str, fallback_title: str) -> ParsedDocument:  # e.g. one that drops inline markup
+        return original(raw.replace("`for`", "for"), fallback_title)
+
+    monkeypatch.setattr(parsers, "parse_markdown", rewriting)
+    doc = parse_bytes(Path("listes.ipynb"), notebook_bytes())
+    pages = {doc.text[b.start : b.end][:30]: b.page for b in doc.blocks}
+    assert pages["On parcourt une liste avec une"] == 2
+    assert pages["```python\nnotes = [12, 15, 9]\n"] == 3
+    assert pages["Écrire une fonction `moyenne(n"] == 6
