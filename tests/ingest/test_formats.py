@@ -13,8 +13,8 @@ from odf.opendocument import OpenDocumentPresentation, OpenDocumentText
 from pptx import Presentation
 from pptx.util import Inches
 
-from ingest.errors import UnusableFileError
 from ingest import parsers
+from ingest.errors import UnusableFileError
 from ingest.parsers import ParsedDocument, parse_bytes
 
 
