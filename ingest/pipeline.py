@@ -225,7 +225,16 @@ class Ingestor:
         self.store.set_payload(Filter(must=this_version), {"state": "live"})
         self.store.delete(Filter(must=(Match("doc_id", doc_id),), must_not=(Match("doc_version", version),)))
         timings["swap"] = time.perf_counter() - t0
+        if options.collection and not options.doc_id and chapter_id is None:
+            self._drop_legacy(source, options.owner_id)
         return IngestResult(source, "ingested", doc_id, version, len(chunks), timings=timings)
+
+    def _drop_legacy(self, source: str, owner_id: str | None) -> None:
+        """Remove the copy a CLI run made before collections existed (its id had no collection), now replaced."""
+        legacy = derive_doc_id(source, owner_id)
+        old = self.live_version(legacy)
+        if old and old.get("collection") is None and old.get("source") == source:
+            self.delete(legacy)
 
     def _base_payload(
         self,
