@@ -1,7 +1,9 @@
-"""``nexus bench api``: requests/s and latency percentiles of the API under concurrent load on loopback.
+"""``nexus bench api`` and ``nexus bench chat-load``: the API under concurrent load on loopback.
 
-The server runs in its own process (uvicorn, the real app, a throw-away SQLite database, the knowledge base of
-the data dir); this process is the load generator. Rate limits are off for the run, bcrypt keeps its real cost.
+The server runs in its own process (the real app, a throw-away SQLite database, the knowledge base of the data
+dir); this process is the load generator. ``bench api``: requests/s and latency percentiles, rate limits off.
+``bench chat-load``: many SSE chats held at once (`nexus serve`, rate limits on and sized to the run), how each
+stream ended, the time to its ``sources`` event and the server's memory. bcrypt keeps its real cost.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`nexus bench chat-load`, small: many SSE chats at once against a real `nexus serve`, every one ends cleanly.
 
 The bench itself starts the server (a subprocess on the embedded default: SQLite, the embedded Qdrant engine of a
-data dir holding one curriculum chapter, in-process jobs, extractive answers, rate limits on) and holds 20 chats
+data dir holding a short course on stacks, in-process jobs, extractive answers, rate limits on) and holds 20 chats
 at once for a few seconds from this process. Asserted: no HTTP refusal, no transport error, no stream cut without
 its final event, and the report's counts add up. How fast is the bench's business, not this test's.
 """
@@ -14,24 +14,40 @@ from pathlib import Path
 import pytest
 
 from ingest.config import IngestSettings
-from ingest.pipeline import Ingestor
+from ingest.pipeline import DocumentOptions, Ingestor
 from knowledge.config import KnowledgeSettings
 from knowledge.factory import open_knowledge
 from platform_api.bench import bench_chat_load
 
 pytestmark = [pytest.mark.slow]
 
-CHAPTER = Path(__file__).resolve().parents[2] / "knowledge" / "curriculum" / "terminale"
+COURSE = """# Piles et files
+
+## Les piles
+
+Une pile est une structure de données LIFO : le dernier élément empilé est le premier dépilé. On empile avec
+`empiler(p, x)` et on dépile avec `depiler(p)` ; les deux opérations coûtent un temps constant.
+
+## Les files
+
+Une file est une structure FIFO : le premier élément enfilé est le premier défilé, comme une file d'attente.
+Avec deux piles, on obtient une file dont le défilement coûte un temps constant amorti.
+
+## Le tri par insertion
+
+Le tri par insertion parcourt le tableau et insère chaque élément à sa place parmi les précédents, déjà triés.
+Sa complexité est quadratique dans le pire cas et linéaire sur un tableau déjà trié.
+"""
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir whose knowledge base holds the chapter on stacks and queues."""
+    """A data dir whose knowledge base holds a short course (three sections)."""
     data = tmp_path_factory.mktemp("charge") / "data"
-    chapter = next(CHAPTER.rglob("*pile*.md"))
     runtime = open_knowledge(KnowledgeSettings(data_dir=data, embedding_threads=1))
     try:
-        result = Ingestor(runtime.store, runtime.embedder, IngestSettings()).ingest_file(chapter, chapter.name)
+        ingestor = Ingestor(runtime.store, runtime.embedder, IngestSettings())
+        result = ingestor.ingest_bytes("piles.md", COURSE.encode(), "piles.md", DocumentOptions())
         assert result.status == "ingested", result
     finally:
         runtime.close()
