@@ -54,6 +54,7 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "NEXUS_DATA_DIR": str(data_dir),
         "NEXUS_EMBEDDING_THREADS": "1",
         "NEXUS_LOG_LEVEL": "INFO",
+        "NEXUS_RATE_LIMIT_API": "100000/minute",  # the test polls job status from one address
         # small chunks in batches of 2: many progress steps, so a kill lands in the middle of a job
         "NEXUS_CHUNK_TOKENS": "64",
         "NEXUS_CHUNK_OVERLAP": "8",
@@ -126,7 +127,7 @@ def wait_for(check: Any, timeout: float, what: str, logs: Any) -> Any:
         value = check()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.1)
     raise AssertionError(f"{what}\n{logs()}")
 
 
