@@ -164,14 +164,18 @@ class EdgeStore:
     def compact(self) -> None:
         """Make deletions physical: rewrite the shard with its remaining points only, then swap the folders.
 
+        Does nothing when no point was deleted since the last compaction (a ``<shard>.deleted`` file says so).
+
         A deleted point's payload (the passage text) stays in its segment until a vacuum, and in the WAL until the
         WAL segment rotates; neither can be scrubbed in place, so an erasure copies the live points into a new
         shard (its WAL holds only them) and removes the old folder. Searches wait meanwhile (about a second per
         10,000 passages). A crash midway leaves the old shard or the new one whole: ``__init__`` recovers.
         """
         qe = self._qe
-        fresh, old = _sibling(self.path, "compact"), _sibling(self.path, "old")
+        fresh, old, deleted = (_sibling(self.path, s) for s in ("compact", "old", "deleted"))
         with self._lock:
+            if not deleted.exists():
+                return  # nothing deleted since the last compaction
             self._shard.flush()
             shutil.rmtree(fresh, ignore_errors=True)
             shard = qe.EdgeShard.create(str(fresh), self._config)
@@ -192,6 +196,7 @@ class EdgeStore:
             fresh.rename(self.path)
             shutil.rmtree(old)
             self._shard = qe.EdgeShard.load(str(self.path), self._config)
+            deleted.unlink()
 
     def _filter(self, flt: Filter | None) -> Any:
         if flt is None:
@@ -231,6 +236,7 @@ class EdgeStore:
     def delete(self, flt: Filter) -> None:
         with self._lock:
             self._shard.update(self._qe.UpdateOperation.delete_points_by_filter(self._filter(flt)))
+            _sibling(self.path, "deleted").touch()  # a file, so that a restart still knows: compact() has work
 
     def count(self, flt: Filter | None = None) -> int:
         with self._lock:
@@ -437,6 +443,20 @@ class ClientStore:
             self.collection, query=dense, using=DENSE, query_filter=self._filter(flt), limit=limit, with_payload=True
         )
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+
+    def compact(self) -> None:
+        """Make deletions physical in qdrant-client's local mode (a folder path instead of a URL).
+
+        Local mode keeps each collection's points pickled in ``collection/<name>/storage.sqlite`` and deletes a
+        point with a ``DELETE``, which leaves its bytes in SQLite's free pages until a ``VACUUM``. A Qdrant server
+        vacuums its own segments (its optimizer); nothing to do from here.
+        """
+        local = getattr(self.client, "_client", None)
+        collection = getattr(local, "collections", {}).get(self.collection)
+        persistence = getattr(collection, "storage", None)
+        connection = getattr(persistence, "storage", None)
+        if connection is not None:
+            connection.execute("VACUUM")
 
     def close(self) -> None:
         self.client.close()

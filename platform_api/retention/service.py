@@ -63,7 +63,7 @@ def _purge(db: Session, ingestor: Ingestor, upload_dir: Path, cutoffs: Cutoffs, 
     for doc in documents:
         remove_stored(ingestor, upload_dir, doc)
         repo.delete_document(doc)
-    # Every run, not only when it deleted a document: a teacher's deletions of the day leave the files too.
+    # Every run (a no-op when nothing was deleted): what owners deleted since the last run leaves the files too.
     compact_store(ingestor.store)
     messages = repo.delete_messages_before(cutoffs.conversations)
     return {
