@@ -156,9 +156,8 @@ def erase_user(db: Session, platform: Platform, actor: User, user_id: str) -> No
         raise LastAdmin()
     personal = PersonalDataRepository(db)
     documents = personal.documents(user.id)
-    for doc in documents:
-        remove_stored(platform.ingestor, platform.settings.upload_dir, doc)
-    if documents:
+    passages = sum(remove_stored(platform.ingestor, platform.settings.upload_dir, doc) for doc in documents)
+    if passages:
         compact_store(platform.ingestor.store)
     personal.delete_everything(user.id, user.email)
     repo.delete(user)
