@@ -31,7 +31,7 @@ from platform_api.progress.models import StudentProgress
 from platform_api.users import service as users
 from platform_api.users.models import ParentLink, StudentProfile, User
 from platform_api.users.personal_data import PERSONAL_TABLES, NotPersonal, Personal
-from tests.platform_api.conftest import Api, alembic_config, make_settings
+from tests.platform_api.conftest import REDIS_URL, SESSION_TAG, Api, alembic_config, make_settings, unavailable
 from tests.platform_api.test_documents import upload, wait_ready
 
 
@@ -191,3 +191,25 @@ def test_an_erasure_is_physical_in_every_file_of_the_data_dir(tmp_path: Path) ->
         for entry in logs:
             for uid in (teacher.id, student.id):
                 assert uid not in str(entry), entry
+
+
+def test_an_erasure_clears_the_persons_redis_keys(tmp_path: Path) -> None:
+    import redis
+
+    from platform_api.core.ratelimit import RateLimiter
+
+    prefix = f"nexus_test_{SESSION_TAG}_erasure"
+    settings = make_settings("sqlite://", tmp_path, redis_url=REDIS_URL, redis_prefix=prefix)
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable("Redis", exc)
+    limiter = RateLimiter(settings)
+    limiter.hit("chat", "user:eleve-efface")
+    limiter.hit("chat", "user:eleve-reste")
+    assert client.keys(f"{prefix}:*eleve-efface*")
+    limiter.forget("user:eleve-efface")
+    assert client.keys(f"{prefix}:*eleve-efface*") == []
+    assert client.keys(f"{prefix}:*eleve-reste*")
+    client.delete(*client.keys(f"{prefix}:*"))
