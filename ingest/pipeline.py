@@ -267,9 +267,17 @@ class Ingestor:
         }
 
     def delete(self, doc_id: str) -> int:
-        """Remove every point of a document; returns how many there were."""
+        """Remove every point of a document, and its passages' cached vectors; returns how many there were."""
         flt = Filter(must=(Match("doc_id", doc_id),))
         count = self.store.count(flt)
+        forget = getattr(self.embedder, "forget", None)  # a CachedEmbedder (also behind the API's lock)
+        if count and forget is not None:
+            forget(
+                [
+                    embedding_text(p.get("title", ""), p.get("section_path") or [], p.get("text", ""))
+                    for p in self.store.scroll(flt)
+                ]
+            )
         self.store.delete(flt)
         return count
 

@@ -31,9 +31,11 @@ app = typer.Typer(help="ARIA, le tuteur NSI de Nexus Réussite.", no_args_is_hel
 kb_app = typer.Typer(help="Inspect and edit the knowledge base.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Ingestion jobs.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks: print figures and write them under evals/results/.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of personal data (the periods of the NEXUS_RETENTION_* settings).")
 app.add_typer(kb_app, name="kb")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(bench_app, name="bench")
+app.add_typer(retention_app, name="retention")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -342,6 +344,38 @@ def worker(
         serve_worker(settings, concurrency)
     except Exception as exc:
         raise fail(f"worker arrêté : {type(exc).__name__}: {exc}", 1) from exc
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Delete what is older than its retention period (messages, uploads, finished jobs), once; for a CronJob."""
+    from platform_api.core.config import PlatformSettings
+    from platform_api.core.db import build_engine, build_sessionmaker
+    from platform_api.retention.service import run_retention
+
+    try:
+        settings = PlatformSettings()
+    except ValueError as exc:
+        raise fail(f"réglages invalides : {exc}") from exc
+    runtime = _runtime()
+    engine = build_engine(settings.sqlalchemy_url)
+    try:
+        run = run_retention(
+            build_sessionmaker(engine), engine, settings, Ingestor(runtime.store, runtime.embedder), "cli"
+        )
+    except Exception as exc:
+        raise fail(f"conservation : exécution impossible : {type(exc).__name__}: {exc}", 1) from exc
+    finally:
+        engine.dispose()
+        runtime.close()
+    if run.status != "succeeded":
+        raise fail(f"conservation : échec ({run.error})", 1)
+    table = Table(title="Données supprimées (durées de conservation)")
+    table.add_column("type")
+    table.add_column("supprimés", justify="right")
+    for kind, count in run.counts.items():
+        table.add_row(kind, str(count))
+    console.print(table)
 
 
 @kb_app.command("stats")

@@ -2,7 +2,8 @@
 
 Long-lived clients are built once in the lifespan: the database engine, the knowledge runtime (embedder and
 vector store), the tutor, the rate limiter (Redis or memory), the event bus (Redis pub/sub or memory), the job
-dispatcher and, with the in-process queue, the ingestion worker thread (`nexus worker` runs procrastinate jobs).
+dispatcher, the retention thread and, with the in-process queue, the ingestion worker thread (`nexus worker` runs
+procrastinate jobs).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from platform_api.documents.service import ingestion_handler
 from platform_api.notifications.router import router as notifications_router
 from platform_api.progress.dashboard_router import router as dashboard_router
 from platform_api.progress.router import router as progress_router
+from platform_api.retention.service import RetentionScheduler, run_retention
 from platform_api.users.router import links_router
 from platform_api.users.router import router as users_router
 from platform_api.web.router import install_web
@@ -173,9 +175,18 @@ def create_app(
             )
             worker = Worker(queue, ingestion_handler(ingestor, queue))
             await anyio.to_thread.run_sync(worker.start)
+        retention = None
+        if settings.retention_interval_hours > 0:  # 0: a CronJob runs `nexus retention run` instead
+            retention = RetentionScheduler(
+                lambda: run_retention(sessions, engine, settings, ingestor, "schedule"),
+                settings.retention_interval_hours * 3600,
+            )
+            retention.start()
         try:
             yield
         finally:
+            if retention is not None:
+                await anyio.to_thread.run_sync(retention.stop)
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
             if redis_client is not None:
