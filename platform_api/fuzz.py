@@ -212,8 +212,15 @@ def _sender(
         # The role decides the credentials: negative cases drop them, which would make most of them plain 401s.
         headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "authorization"}
         kwargs["headers"] = headers | dict(auth.get(role, {}))
-        response = client.request(**kwargs)
         report.requests += 1
+        try:
+            response = client.request(**kwargs)
+        except Exception as exc:  # the TestClient re-raises what the app let through: a 500 to a real client
+            report.statuses[500] += 1
+            report.by_role.setdefault(role, Counter())[500] += 1
+            problem = f"server error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            report.findings.append(Finding(label, role, 500, problem[:300], _request_line(kwargs), ""))
+            return
         report.statuses[response.status_code] += 1
         report.by_role.setdefault(role, Counter())[response.status_code] += 1
         problem = contract_problem(response.status_code, response.headers.get("content-type", ""), response.text)
