@@ -1,9 +1,9 @@
 """Schemathesis against the app's own OpenAPI, in-process, as every role: no 5xx, every 4xx in the error shape.
 
 Bounded for CI: EXAMPLES cases per operation (schema-conforming and schema-violating ones, each sent by a role
-drawn among nobody, student, parent, teacher, admin), derandomized so every run sends the same requests (about 320 per backend, ~40 s on the 2 CPUs of CI). The
-longer, seeded run is ``nexus bench fuzz``. Operations left out (endless SSE streams) are listed in
-platform_api/fuzz.py with the reason. The regression tests below pin each server error the fuzzer found.
+drawn among student, parent, teacher, admin and nobody), derandomized so every run sends the same requests (about
+320 per backend). The longer, seeded run is ``nexus bench fuzz``. Operations left out (endless SSE streams) are
+listed in platform_api/fuzz.py with the reason. The regression tests below pin each server error the fuzzer found.
 """
 
 from __future__ import annotations
