@@ -218,8 +218,9 @@ def _sender(
         except Exception as exc:  # the TestClient re-raises what the app let through: a 500 to a real client
             report.statuses[500] += 1
             report.by_role.setdefault(role, Counter())[500] += 1
-            problem = f"server error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            report.findings.append(Finding(label, role, 500, problem[:300], _request_line(kwargs), ""))
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            raised = f"server error: {type(exc).__name__}: {first_line}"
+            report.findings.append(Finding(label, role, 500, raised[:300], _request_line(kwargs), ""))
             return
         report.statuses[response.status_code] += 1
         report.by_role.setdefault(role, Counter())[response.status_code] += 1
