@@ -71,7 +71,7 @@ def test_the_contract_check_has_teeth(status: int, content_type: str, body: str,
         assert expected in problem, problem
 
 
-def test_a_finding_is_reported_not_raised(shared_api: Api) -> None:
+def test_a_finding_is_reported_not_raised() -> None:
     """The fuzzer reports a broken answer: an app whose 404s are FastAPI's English ones gets findings."""
     from fastapi import FastAPI, HTTPException
     from fastapi.testclient import TestClient
