@@ -599,6 +599,33 @@ def bench_api(
     console.print_json(data=report)
 
 
+@bench_app.command("fuzz")
+def bench_fuzz(
+    examples: Annotated[int, typer.Option(help="Cases per API operation.")] = 100,
+    seed: Annotated[int | None, typer.Option(help="Hypothesis seed (default: the derandomized cases of CI).")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database to use (default: a throw-away SQLite file).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Schemathesis on every API operation as every role, in-process: requests sent, 5xx and contract breaks."""
+    from platform_api.bench import bench_fuzz as run
+
+    if examples < 1:
+        raise fail("--examples doit être au moins 1")
+    report = run(out, examples, seed, log=console.print, database_url=database_url)
+    console.print(
+        f"{report['requests']} requêtes sur {report['operations']} opérations : {report['server_errors']} erreurs "
+        f"serveur (5xx), {report['contract_violations']} réponses hors contrat"
+    )
+    console.print_json(data={k: v for k, v in report.items() if k != "findings"})
+    if report["contract_violations"]:
+        for finding in report["findings"]:
+            console.print(f"{finding['status']} {finding['operation']} ({finding['role']}) : {finding['problem']}")
+            console.print(f"    {finding['request']}", markup=False)
+        raise typer.Exit(1)
+
+
 @bench_app.command("search")
 def bench_search(
     sizes: Annotated[str, typer.Option(help="Collection sizes, comma-separated.")] = "1000,10000,20000",

@@ -38,7 +38,7 @@ from platform_api.core.events import build_event_bus
 from platform_api.core.logging import configure_logging
 from platform_api.core.mail import ConsoleMailSender, MailSender
 from platform_api.core.metrics import Metrics
-from platform_api.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from platform_api.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestContextMiddleware
 from platform_api.core.ratelimit import RateLimiter
 from platform_api.core.security import build_token_service
 from platform_api.core.state import JobDispatcher, Platform, PolledTable
@@ -219,5 +219,6 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1_000_000)
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, hsts=settings.environment == "production")
     return app
