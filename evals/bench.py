@@ -302,7 +302,7 @@ def bench_bombs(out: Path, console: Console) -> dict[str, Any]:
             with _RssSampler() as rss:
                 try:
                     result = ingestor.ingest_bytes(name, data, name, DocumentOptions())
-                    outcome = {"status": result.status, "chunks": result.chunks}
+                    outcome: dict[str, Any] = {"status": result.status, "chunks": result.chunks}
                 except IngestError as exc:
                     outcome = {"status": "failed", "code": exc.code, "reason": exc.reason}
             outcome |= {

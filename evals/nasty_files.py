@@ -68,8 +68,10 @@ def pdf_flate_bomb(pages: int = 3, size: int = 100_000_000) -> bytes:
     stream = flate_bomb(size)
     data = pdf([b"X"] * pages, compress=False)
     # swap each one-byte uncompressed stream for the compressed bomb
-    return data.replace(b"<< /Length 1 >>\nstream\nX\nendstream", b"<< /Length %d /Filter /FlateDecode >>\nstream\n"
-                        % len(stream) + stream + b"\nendstream")
+    return data.replace(
+        b"<< /Length 1 >>\nstream\nX\nendstream",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    )
 
 
 def docx(paragraphs: list[tuple[str, str | None]]) -> bytes:
@@ -128,14 +130,17 @@ def billion_laughs(levels: int = 9) -> bytes:
 
 def nested_html(depth: int, tag: str = "div") -> bytes:
     return (
-        "<html><body>" + f"<{tag}>" * depth + "<p>Une pile est une structure LIFO.</p>" + f"</{tag}>" * depth
+        "<html><body>"
+        + f"<{tag}>" * depth
+        + "<p>Une pile est une structure LIFO.</p>"
+        + f"</{tag}>" * depth
         + "</body></html>"
     ).encode()
 
 
 def corpus() -> dict[str, bytes]:
     """The nasty files by name (the name's extension picks the parser)."""
-    good_md = "# Les piles\n\n## Cours\n\nUne pile est une structure LIFO.\n".encode()
+    good_md = b"# Les piles\n\n## Cours\n\nUne pile est une structure LIFO.\n"
     return {
         "billion-laughs.md": billion_laughs(),
         "zip-bomb.docx": docx_bomb(),

@@ -112,7 +112,8 @@ class _Child:
             env=env,
             start_new_session=True,  # Ctrl-C and the terminal's signals are the parent's to handle
         )
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.writer = multiprocessing.connection.Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self.reader = multiprocessing.connection.Connection(os.dup(self.process.stdout.fileno()), writable=False)
         self.process.stdin.close()

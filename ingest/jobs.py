@@ -166,7 +166,9 @@ class JobStore:
                     "UPDATE ingest_jobs SET status = 'failed', error = ?, result = ?, updated_at = ? WHERE id = ?",
                     (reason, json.dumps(result), now, row["id"]),
                 )
-            cur = db.execute("UPDATE ingest_jobs SET status = 'queued', updated_at = ? WHERE status = 'running'", (now,))
+            cur = db.execute(
+                "UPDATE ingest_jobs SET status = 'queued', updated_at = ? WHERE status = 'running'", (now,)
+            )
             db.execute("COMMIT")
             return cur.rowcount
 

@@ -419,7 +419,6 @@ def parse_html(html: str, fallback_title: str) -> ParsedDocument:
     return ParsedDocument(builder.text, title or fallback_title, builder.blocks)
 
 
-
 _HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "blockquote", "dd", "dt"}
 _HTML_WHOLE = {"pre", "table", "li", "blockquote"}  # read whole: no block is looked for inside
 
@@ -429,8 +428,8 @@ def _html_blocks(root: Any, tag_type: type) -> list[Any]:
 
     One walk with a stack, linear in the nesting depth (``find_all`` then ``find_parent`` was quadratic).
     """
-    found = []
-    stack = [c for c in reversed(root.contents) if isinstance(c, tag_type)]
+    found: list[Any] = []
+    stack: list[Any] = [c for c in reversed(root.contents) if isinstance(c, tag_type)]
     while stack:
         node = stack.pop()
         if node.name in _HTML_BLOCKS:

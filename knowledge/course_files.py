@@ -59,8 +59,10 @@ class _NoAliasLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "les alias YAML (*nom) ne sont pas acceptés", event.start_mark)
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "les alias YAML (*nom) ne sont pas acceptés", event.start_mark
+            )
         return super().compose_node(parent, index)
 
 

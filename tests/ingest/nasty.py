@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from evals.nasty_files import billion_laughs, corpus, docx, good_docx, good_pdf, pdf, page
+from evals.nasty_files import billion_laughs, corpus, docx, good_docx, good_pdf, page, pdf
 from ingest.isolation import ParseLimits
 from ingest.parsers import ParsedDocument
 

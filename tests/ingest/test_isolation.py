@@ -124,7 +124,8 @@ def test_stopping_the_worker_interrupts_the_running_parse_and_keeps_the_job(
         threading.Event().wait(0.05)
     [pid] = pool.pids()
     worker.stop()
-    assert worker._thread is not None and not worker._thread.is_alive()
+    assert worker._thread is not None
+    assert not worker._thread.is_alive()
     assert not alive(pid)
     assert store.get(job.id).status == "running"  # not failed: the file did nothing wrong
     assert store.requeue_interrupted() == 1

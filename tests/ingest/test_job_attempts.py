@@ -26,7 +26,8 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed(tmp_path: Path) -> None
     assert store.requeue_interrupted() == 0  # not queued a fourth time
     failed = store.get(job.id)
     assert failed.status == "failed"
-    assert failed.error is not None and "interrompue 3 fois" in failed.error
+    assert failed.error is not None
+    assert "interrompue 3 fois" in failed.error
     assert failed.result == {"status": "failed", "code": "too_many_attempts", "reason": failed.error}
     assert store.claim() is None
     # a teacher's explicit retry starts a fresh count

@@ -62,9 +62,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingestor]:
     """The real pipeline with a tight budget, as a small server would run it (one store for the corpus)."""
     embedder = HashEmbedder(dim=64)
     store = EdgeStore(tmp_path_factory.mktemp("store"), embedder.dim)
-    settings = IngestSettings(
-        parse_timeout_seconds=30, parse_memory_mb=512, max_text_chars=2_000_000, _env_file=None
-    )  # type: ignore[call-arg]
+    settings = IngestSettings(parse_timeout_seconds=30, parse_memory_mb=512, max_text_chars=2_000_000, _env_file=None)  # type: ignore[call-arg]
     yield Ingestor(store, embedder, settings)
     store.close()
 
@@ -79,7 +77,8 @@ def test_a_nasty_file_ingests_or_fails_alone_in_french(name: str, corpus_dir: Pa
         status, code, reason = "failed", exc.code, exc.reason
     expected = EXPECTED[name]
     if status == "failed":
-        assert reason and FRENCH.search(reason), f"{name}: reason not in French: {reason!r}"
+        assert reason is not None
+        assert FRENCH.search(reason), f"{name}: reason not in French: {reason!r}"
         assert "Traceback" not in reason
     if expected == "ingested":
         assert status == "ingested", f"{name}: {code} {reason}"

@@ -25,8 +25,9 @@ LINE = st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=8).map(" ".join
 def parses_or_refuses(name: str, data: bytes) -> None:
     try:
         doc = parse_bytes(Path(name), data, max_pdf_pages=50, max_chars=200_000)
-    except IngestError as exc:
-        assert exc.reason.strip() and exc.code
+    except IngestError as exc:  # the documented refusal: a French reason and a code
+        refusal = (exc.reason.strip(), exc.code)
+        assert all(refusal), refusal
         return
     for block in doc.blocks:  # offsets always index the text
         assert 0 <= block.start <= block.end <= len(doc.text)

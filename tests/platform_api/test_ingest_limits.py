@@ -4,12 +4,12 @@ Run on SQLite and PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
 from platform_api.documents.repository import SqlJobQueue
 from tests.ingest import nasty
+from tests.ingest.test_isolation import alive
 from tests.platform_api.conftest import Api
 from tests.platform_api.test_documents import COURSE, upload
 
@@ -23,7 +23,8 @@ def test_an_interrupted_job_is_failed_after_max_attempts(api_factory: Any) -> No
         queue = SqlJobQueue(api.platform.sessions, max_attempts=3)  # a new start of the server
         assert queue.requeue_interrupted() == (0 if attempt == 1 else 1)
         job = queue.claim()  # ...which dies while running the job
-        assert job is not None and job.attempts == attempt
+        assert job is not None
+        assert job.attempts == attempt
     assert SqlJobQueue(api.platform.sessions, max_attempts=3).requeue_interrupted() == 0
     status = api.get(f"/api/documents/{doc['id']}/status", as_=teacher).json()
     assert (status["status"], status["attempts"]) == ("failed", 3)
@@ -80,6 +81,6 @@ def test_closing_the_app_kills_a_parse_in_progress(api_factory: Any) -> None:
     assert pids
     api.client.__exit__(None, None, None)  # the lifespan's shutdown, as uvicorn runs it on SIGTERM
     for pid in pids:
-        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+        assert not alive(pid)
     rows = api.sql(f"SELECT status FROM ingestion_jobs WHERE id = '{doc['job']['id']}'")
     assert rows == [("running",)]  # queued again at the next start, not failed
