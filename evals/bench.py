@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -271,7 +272,7 @@ class _RssSampler:
 def bench_bombs(out: Path, console: Console) -> dict[str, Any]:
     """Hostile files through the real pipeline (outcome, seconds, peak RSS of this process and of the parsing
     child), and the scaling of the chunker on one long word and of the HTML parser in nesting depth."""
-    from evals.nasty_files import corpus, nested_html
+    from evals.nasty_files import corpus, docx_bomb, nested_html, page, pdf, pdf_flate_bomb
     from ingest.chunker import Chunker
     from ingest.errors import IngestError
     from ingest.parsers import Block, ParsedDocument, parse_html
@@ -279,25 +280,32 @@ def bench_bombs(out: Path, console: Console) -> dict[str, Any]:
     from knowledge.embedder import HashEmbedder
 
     report: dict[str, Any] = {"chunker_long_word_s": {}, "html_nesting_s": {}, "files": {}}
-    chunker = Chunker(lambda s: len(s) // 3 + 2, max_tokens=300, overlap_tokens=40)  # ~3 characters a token
+    token = re.compile(r"\w+|[^\w\s]")  # a tokenizer that reads what it counts, as a real one does
+    chunker = Chunker(lambda s: len(token.findall(s)) + 2, max_tokens=300, overlap_tokens=40)
     for size in (50_000, 100_000, 200_000):
         word = "x=1;" * (size // 4)
         doc = ParsedDocument(word, "t", [Block(0, len(word), ())])
         t0 = time.perf_counter()
         chunks = chunker.chunk(doc)
         report["chunker_long_word_s"][size] = {"seconds": round(time.perf_counter() - t0, 3), "chunks": len(chunks)}
-    for depth in (1000, 2000, 4000, 8000):
-        html = nested_html(depth).decode()
-        t0 = time.perf_counter()
-        parse_html(html, "t")
-        report["html_nesting_s"][depth] = round(time.perf_counter() - t0, 3)
+    for tag in ("div", "li", "p"):
+        for depth in (1000, 2000, 4000, 8000):
+            html = nested_html(depth, tag).decode()
+            t0 = time.perf_counter()
+            parse_html(html, "t")
+            report["html_nesting_s"][f"{tag}-{depth}"] = round(time.perf_counter() - t0, 3)
     embedder = HashEmbedder(dim=64)
     with tempfile.TemporaryDirectory() as tmp:
         store = EdgeStore(Path(tmp) / "store", embedder.dim)
         ingestor = Ingestor(store, embedder, IngestSettings())
         ingestor.ingest_bytes("warm.md", b"# Les piles\n\nUne pile.", "warm.md", DocumentOptions())
         report["rss_idle_mb"] = round(_rss_mb(), 1)
-        for name, data in corpus().items():
+        audit_sizes = {  # the files of the audit, at their size
+            "pages-20000.pdf": pdf([page([b"Une pile."])] * 20_000),
+            "flate-bomb-20x70mb.pdf": pdf_flate_bomb(20, 70_000_000),
+            "zip-bomb-200mb.docx": docx_bomb(size=200_000_000),
+        }
+        for name, data in (corpus() | audit_sizes).items():
             t0 = time.perf_counter()
             with _RssSampler() as rss:
                 try:

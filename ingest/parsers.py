@@ -421,19 +421,23 @@ def parse_html(html: str, fallback_title: str) -> ParsedDocument:
 
 _HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "blockquote", "dd", "dt"}
 _HTML_WHOLE = {"pre", "table", "li", "blockquote"}  # read whole: no block is looked for inside
+_HTML_NESTED_BLOCKS = 32  # blocks inside blocks (unclosed <p>...) deeper than this repeat their parents' text
 
 
 def _html_blocks(root: Any, tag_type: type) -> list[Any]:
     """The block elements in document order, skipping those inside a pre, table, li or blockquote.
 
-    One walk with a stack, linear in the nesting depth (``find_all`` then ``find_parent`` was quadratic).
+    One walk with a stack, linear in the nesting depth (``find_all`` then ``find_parent`` was quadratic), and at
+    most ``_HTML_NESTED_BLOCKS`` blocks read inside one another (each reads the text of all those inside it).
     """
     found: list[Any] = []
-    stack: list[Any] = [c for c in reversed(root.contents) if isinstance(c, tag_type)]
+    stack: list[tuple[Any, int]] = [(c, 0) for c in reversed(root.contents) if isinstance(c, tag_type)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         if node.name in _HTML_BLOCKS:
-            found.append(node)
+            if depth < _HTML_NESTED_BLOCKS:
+                found.append(node)
+            depth += 1
         if node.name not in _HTML_WHOLE:
-            stack.extend(c for c in reversed(node.contents) if isinstance(c, tag_type))
+            stack.extend((c, depth) for c in reversed(node.contents) if isinstance(c, tag_type))
     return found
