@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from evals.nasty_files import nested_html
 from ingest.chunker import Chunker
 from ingest.parsers import Block, ParsedDocument, parse_html
-from evals.nasty_files import nested_html
 
 TOKEN = re.compile(r"\w+|[^\w\s]")  # a tokenizer whose cost, like a real one, is linear in what it reads
 
