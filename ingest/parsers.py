@@ -152,7 +152,7 @@ def parse_bytes(
             doc = parse_markdown(decode_text(data), path.stem)
         else:
             doc = parse_text(decode_text(data), path.stem)
-    except (UnusableFileError, ParseError):
+    except (UnusableFileError, ParseError, MemoryError):  # MemoryError: the child reports its budget
         raise
     except Exception as exc:  # a parser library failing on a malformed file
         raise ParseError(f"Le fichier n'a pas pu être lu ({type(exc).__name__}).") from exc
