@@ -95,7 +95,7 @@ def ingest(
     if not files:
         raise fail("aucun fichier pris en charge (.md, .pdf, .docx, .html, .txt) dans ces chemins")
     settings = KnowledgeSettings()
-    jobs = JobStore(settings.data_dir / "jobs.sqlite")
+    jobs = JobStore(settings.data_dir / "jobs.sqlite", max_attempts=IngestSettings().ingest_max_attempts)
     resumed = jobs.requeue_interrupted()
     if resumed:
         console.print(f"{resumed} tâche(s) interrompue(s) reprise(s).")
@@ -578,6 +578,16 @@ def bench_ingest(
 
     report = run(corpus or [Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"], out, console)
     console.print_json(data=report)
+
+
+@bench_app.command("bombs")
+def bench_bombs(
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Hostile files through the pipeline (outcome, seconds, peak RSS of the server and the parsing child)."""
+    from evals.bench import bench_bombs as run
+
+    console.print_json(data=run(out, console))
 
 
 @bench_app.command("api")

@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from limits.storage import Storage
 
 from ingest.config import IngestSettings
+from ingest.isolation import POOL as PARSERS
 from ingest.jobs import Worker
 from ingest.pipeline import Ingestor
 from knowledge.config import KnowledgeSettings
@@ -171,9 +172,13 @@ def create_app(
         worker = None
         if settings.ingest_worker and settings.queue == "inprocess":  # procrastinate jobs run in `nexus worker`
             queue = SqlJobQueue(
-                sessions, on_finish=lambda status: metrics.ingestion_jobs.labels(status).inc(), events=events
+                sessions,
+                on_finish=lambda status: metrics.ingestion_jobs.labels(status).inc(),
+                events=events,
+                max_attempts=ingestor.settings.ingest_max_attempts,
             )
-            worker = Worker(queue, ingestion_handler(ingestor, queue))
+            # on shutdown (SIGTERM) the parsing child is killed: the server stops now, the job runs again later
+            worker = Worker(queue, ingestion_handler(ingestor, queue), interrupt=PARSERS.shutdown)
             await anyio.to_thread.run_sync(worker.start)
         retention = None
         if settings.retention_interval_hours > 0:  # 0: a CronJob runs `nexus retention run` instead
