@@ -158,6 +158,9 @@ def parse_bytes(
         raise ParseError(f"Le fichier n'a pas pu être lu ({type(exc).__name__}).") from exc
     if len(doc.text) > max_chars:
         raise _too_long(max_chars)
+    # PDFs and office files can carry NUL characters, which PostgreSQL and the API refuse: a space keeps offsets.
+    doc.text = doc.text.replace("\x00", " ")
+    doc.title = doc.title.replace("\x00", " ")
     if not any(doc.text[b.start : b.end].strip() for b in doc.blocks):
         raise UnusableFileError("Le fichier ne contient aucun texte exploitable.", "no_text")
     return doc
