@@ -14,10 +14,10 @@ import anyio
 
 from knowledge.search import KnowledgeBase, SearchHit
 from tutor import guardrails, prompts
-from tutor.injection import OutputFilter, sanitize_hits
 from tutor.backends import AnswerBackend, AnswerRequest, OpenAIBackend, build_backend, words
 from tutor.citations import CitationChecker
 from tutor.config import TutorSettings
+from tutor.injection import OutputFilter, sanitize_hits
 from tutor.memory import split_history
 from tutor.retrieval import Retrieved, Retriever, condense
 from tutor.types import (
