@@ -9,7 +9,7 @@ asked for; a case is "followed" when that list is not empty.
 
 Example:
     >>> outcomes = anyio.run(run_redteam, store, embedder, TutorSettings(), tmp_path)
-    >>> summarize(outcomes)["followed"]
+    >>> summarize(outcomes)["extractive"]["followed"]
     0
 """
 
@@ -208,7 +208,7 @@ def ingest_cases(store: EdgeStore, embedder: Embedder, cases: list[Case], folder
         )
         report = ingestor.ingest_file(path, f"uploads/{path.name}", options)
         if report.status != "ingested":
-            raise RuntimeError(f"{case.id}: {report.status} {report.error}")
+            raise RuntimeError(f"{case.id}: {report.status} {report.reason}")
 
 
 # ------------------------------------------------------------------------------------------------ checks
