@@ -564,3 +564,79 @@ def bench_chat_load(
     out.mkdir(parents=True, exist_ok=True)
     (out / results_name).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
+
+
+def bench_fuzz(
+    out: Path,
+    examples: int = 100,
+    seed: int | None = None,
+    log: Callable[[str], None] = print,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Schemathesis on every operation, ``examples`` cases each, in-process; write ``bench-fuzz.json`` under ``out``.
+
+    The app runs as the CI fuzz test builds it (platform_api/fuzz.py), on a throw-away SQLite database and a
+    throw-away knowledge base (hashing embedder, two curriculum chapters: the API contract is under test, not the
+    retrieval), rate limits out of the way. ``seed`` None is the derandomized run of CI, with more examples.
+    ``database_url`` names an empty database to use instead (PostgreSQL, say).
+    """
+    from starlette.testclient import TestClient
+
+    from ingest.config import IngestSettings
+    from ingest.pipeline import Ingestor
+    from knowledge.embedder import HashEmbedder
+    from knowledge.factory import KnowledgeRuntime
+    from knowledge.search import KnowledgeBase
+    from knowledge.store import EdgeStore
+    from platform_api.app import create_app
+    from platform_api.fuzz import fuzz
+    from platform_api.fuzz import seed as seed_rows
+    from tutor.config import TutorSettings
+    from tutor.engine import Tutor
+
+    curriculum = Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'fuzz.sqlite'}"
+        migrate(url)
+        engine = build_engine(url)
+        with unit_of_work(build_sessionmaker(engine)) as db:
+            seed_curriculum(db)
+        engine.dispose()
+        embedder = HashEmbedder(dim=64)
+        store = EdgeStore(Path(tmp) / "vectors", embedder.dim)
+        ingestor = Ingestor(store, embedder, IngestSettings(chunk_tokens=200, chunk_overlap=20))
+        for chapter in sorted(curriculum.rglob("*.md"))[:2]:
+            ingestor.ingest_file(chapter, str(chapter.relative_to(curriculum)))
+        runtime = KnowledgeRuntime(None, embedder, store, KnowledgeBase(store, embedder))  # type: ignore[arg-type]
+        settings = PlatformSettings(
+            environment="test",
+            data_dir=Path(tmp) / "data",
+            database_url=url,
+            jwt_secret=secrets.token_urlsafe(48),
+            bcrypt_rounds=4,
+            rate_limits_enabled=False,
+            ingest_worker=False,
+            log_level="CRITICAL",
+            _env_file=None,
+        )
+        extractive = TutorSettings(llm_backend="extractive", _env_file=None)
+        app = create_app(settings, runtime=runtime, tutor_factory=lambda rt: Tutor(rt.kb, extractive))
+        try:
+            with TestClient(app) as client:
+                auth, known = seed_rows(client, app.state.platform)
+                log(f"fuzz : {examples} cas par opération, graine {seed if seed is not None else 'fixe (CI)'}")
+                report = fuzz(client, auth, examples, seed=seed, known_ids=known, log=log)
+        finally:
+            store.close()
+    result = {
+        "benchmark": "fuzz",
+        "machine": {"cpus": os.cpu_count(), "python": host.python_version()},
+        "setup": f"schemathesis in-process (ASGI), {url.split(':', 1)[0]}, {examples} examples per operation, "
+        f"seed {seed if seed is not None else 'derandomized'}",
+        "requests_per_second": round(report.requests / report.seconds, 1) if report.seconds else 0.0,
+        **report.summary(),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    name = "bench-fuzz.json" if database_url is None else f"bench-fuzz-{url.split(':', 1)[0].split('+')[0]}.json"
+    (out / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return result
