@@ -99,17 +99,19 @@ def ingest(
     resumed = jobs.requeue_interrupted()
     if resumed:
         console.print(f"{resumed} tâche(s) interrompue(s) reprise(s).")
+    # A run killed mid-folder left its files queued: they run below, once, instead of being queued again.
+    waiting = {json.dumps(job.params, sort_keys=True) for job in jobs.list("queued", limit=100_000)}
     for path, source in files:
-        jobs.enqueue(
-            {
-                "path": str(path.resolve()),
-                "source": source,
-                "levels": list(options.levels),
-                "visibility": options.visibility,
-                "owner_id": options.owner_id,
-                "class_ids": list(options.class_ids),
-            }
-        )
+        params = {
+            "path": str(path.resolve()),
+            "source": source,
+            "levels": list(options.levels),
+            "visibility": options.visibility,
+            "owner_id": options.owner_id,
+            "class_ids": list(options.class_ids),
+        }
+        if json.dumps(params, sort_keys=True) not in waiting:
+            jobs.enqueue(params)
     runtime = _runtime()
     ingestor = Ingestor(runtime.store, runtime.embedder, IngestSettings())
     handle = ingest_handler(ingestor)
@@ -607,6 +609,29 @@ def bench_api(
         raise fail("--concurrency, --requests et --chat-requests doivent être au moins 1")
     report = run(out, concurrency, requests, chat_requests, log=console.print, database_url=database_url)
     console.print_json(data=report)
+
+
+@bench_app.command("chat-load")
+def bench_chat_load(
+    clients: Annotated[int, typer.Option(min=1, help="SSE chats held at once.")] = 200,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load; streams under way then finish.")] = 120,
+    users: Annotated[int | None, typer.Option(min=1, help="Students logged in (default: one per client).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Load this server instead of starting one (students are registered on it).")
+    ] = None,
+    server_pid: Annotated[int | None, typer.Option(help="With --url: its process id, for the memory samples.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database for the started server (default: a throw-away SQLite file).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Hold N concurrent SSE chats (extractive) for a while: completed streams, errors, first-event p50/p95, RSS."""
+    from platform_api.bench import bench_chat_load as run
+
+    report = run(out, clients, duration, users, url, server_pid, database_url=database_url, log=console.print)
+    console.print_json(data=report)
+    if report["results"]["errors"]:
+        raise typer.Exit(1)
 
 
 @bench_app.command("fuzz")
