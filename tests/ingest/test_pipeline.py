@@ -103,7 +103,7 @@ def test_a_crash_inside_the_swap_is_finished_by_the_next_run(
     path.write_text(V1)
     ingestor.ingest_file(path, "piles.md")
     path.write_text(V2)
-    crashing = Ingestor(CrashAfterSwapStore(edge_store), ingestor.embedder, ingestor.settings)  # type: ignore[arg-type]
+    crashing = Ingestor(CrashAfterSwapStore(edge_store), ingestor.embedder, ingestor.settings)
     with pytest.raises(KeyboardInterrupt):
         crashing.ingest_bytes("piles.md", path.read_bytes(), "piles.md", DocumentOptions())
     live = edge_store.scroll(Filter(must=(Match("state", "live"),)), 1000)
@@ -111,7 +111,7 @@ def test_a_crash_inside_the_swap_is_finished_by_the_next_run(
     again = ingestor.ingest_file(path, "piles.md")
     assert again.status in ("skipped", "ingested")
     # one version left, the new one: nothing duplicated, nothing old searchable
-    versions = {p["doc_version"] for p in edge_store.scroll(Filter(must=(Match("doc_id", again.doc_id),)), 1000)}
+    versions = {p["doc_version"] for p in edge_store.scroll(Filter(must=(Match("doc_id", str(again.doc_id)),)), 1000)}
     assert versions == {2}
     kb = KnowledgeBase(edge_store, ingestor.embedder)
     assert all("version deux" in t for t in texts(kb))
