@@ -168,7 +168,7 @@ def readability_issues(text: str) -> list[str]:
             if match and match.group("mark")[0] == fence[0] and len(match.group("mark")) >= len(fence):
                 fence = None
         else:
-            prose.append(_INLINE_CODE.sub("code", line))
+            prose.append(_INLINE_CODE.sub("0", line))  # code may start a sentence in lowercase
     if fence is not None:
         issues.append("unbalanced code fence")
     outside = "\n".join(prose)

@@ -75,8 +75,8 @@ _ABOUT_EXERCISE = re.compile(
 _PITFALL = re.compile(r"\b(piege|erreur|attention|bug|oubli|se tromper|confondre)", re.IGNORECASE)
 _METHOD = re.compile(r"\b(methode|principe|algorithme|demarche|etapes?)\b")
 _GENERIC_SECTIONS = re.compile(
-    r"^(cours|definitions?|exemples?|exercices?|corrig|remarques?|introduction|methode|resume|a retenir|"
-    r"vocabulaire|activite|synthese)",
+    r"(cours|definitions?|exemples?|exercices|remarques?|introduction|methode|resume|a retenir|vocabulaire|"
+    r"activites?|synthese|pieges frequents|corriges?)"
 )
 _LEVEL_NOTE = "*Remarque : cette notion est hors programme de Première (elle est étudiée en Terminale).*"
 _EXERCISE_LEAD = (
@@ -256,6 +256,8 @@ class ExtractiveBackend:
         # more often off the point than the one ranked first (measured: most citations of ranks 3-5 were).
         ranked = sorted(passages, key=lambda p: (-p.score, p.n))
         main = next((p for p in ranked if p.n <= self.focus), ranked[0])
+        if exercise:  # the method is in the course, not in the statement of the exercise
+            main = next((p for p in ranked if p.hit.payload.get("content_type") not in ("exercice", "corrige")), main)
         excerpt = self._excerpt(main, self.budget_words, self.budget_code_lines)
         parts: list[str] = []
         if request.out_of_level:
@@ -282,7 +284,7 @@ class ExtractiveBackend:
         parts.append(lead)
         parts += [b.markdown() for b in excerpt]
         if role != "parent":
-            parts += self._extras(ranked, main, excerpt, terms, intent)
+            parts += self._extras(ranked, main, excerpt, terms, intent, exercise, role == "student")
         if role == "teacher":
             trap = next((h for h in request.hits if "Pièges fréquents" in h.section_path), None)
             if trap:
@@ -300,7 +302,14 @@ class ExtractiveBackend:
         return "\n\n".join(parts)
 
     def _extras(
-        self, ranked: Sequence[_Passage], main: _Passage, excerpt: Sequence[Block], terms: set[str], intent: _Intent
+        self,
+        ranked: Sequence[_Passage],
+        main: _Passage,
+        excerpt: Sequence[Block],
+        terms: set[str],
+        intent: _Intent,
+        exercise: bool,
+        student: bool,
     ) -> list[str]:
         """At most ``max_extra`` more passages among the best ranked, each when it adds a word of the question
         (or, for a "how" question, the code the main passage lacks)."""
@@ -308,8 +317,11 @@ class ExtractiveBackend:
         covered = terms & set(analyze(shown))
         has_code = any(b.is_code for b in excerpt)
         out: list[str] = []
+        added = 0
         for passage in sorted(ranked, key=lambda p: p.n):
-            if len(out) >= self.max_extra * 2 or passage is main or passage.n > self.focus + 1:
+            if added >= self.max_extra or passage is main or passage.n > self.focus + 1:
+                continue
+            if exercise and passage.hit.payload.get("content_type") in ("exercice", "corrige"):
                 continue
             part = self._excerpt(passage, self.budget_words // 2, self.budget_code_lines // 2)
             text = " ".join(b.text for b in part)
@@ -322,7 +334,9 @@ class ExtractiveBackend:
             covered |= new
             has_code = has_code or any(b.is_code for b in part)
             shown += " " + text
-            out.append(f"Ton cours en parle aussi dans {_topic(passage.hit)} [{passage.n}] :")
+            added += 1
+            whose = "Ton cours" if student else "Le cours"
+            out.append(f"{whose} en parle aussi dans {_topic(passage.hit)} [{passage.n}] :")
             out += [b.markdown() for b in part]
         return out
 
@@ -330,7 +344,7 @@ class ExtractiveBackend:
 def _topic(hit: SearchHit) -> str:
     """How an answer names a passage: « section » (chapter), or « chapter » when the section is generic."""
     section = hit.section_path[-1] if hit.section_path else ""
-    if not section or _GENERIC_SECTIONS.match(_fold(section)):
+    if not section or _GENERIC_SECTIONS.fullmatch(_fold(section).strip()):
         return f"« {hit.title} »"
     return f"« {section} » ({hit.title})"
 

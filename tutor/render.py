@@ -225,11 +225,13 @@ def _opens(line: str) -> re.Match[str] | None:
 def _segments(text: str) -> list[_Segment]:
     """Code fences and the text between them; a fence the cut left open is ``closed=False``."""
     lines = text.split("\n")
-    first = next((i for i, line in enumerate(lines) if _opens(line)), None)
-    if first is not None:
-        fence = _opens(lines[first])
-        if fence is not None and not fence.group("info").strip() and _looks_like_code(lines[:first]):
-            lines = lines[first + 1 :]  # the passage began inside a code block: that tail is not shown
+    fences = [(i, m) for i, m in enumerate(_opens(line) for line in lines) if m]
+    if fences and not fences[0][1].group("info").strip():
+        # A first fence without a language closes a code block the passage began inside of when the lines
+        # before it look like code, or when the next fence has a language (an opener cannot follow an opener).
+        first = fences[0][0]
+        if _looks_like_code(lines[:first]) or (len(fences) > 1 and fences[1][1].group("info").strip()):
+            lines = lines[first + 1 :]  # that tail of a code block is not shown
     out: list[_Segment] = []
     current = _Segment("text", [])
     opener: re.Match[str] | None = None
@@ -318,6 +320,7 @@ def _text_blocks(text: str) -> list[Block]:
     items: list[str] = []
     table: list[str] = []
     console: list[str] = []
+    heads: tuple[int, Block] | None = None
 
     def flush() -> None:
         if para:
@@ -342,6 +345,10 @@ def _text_blocks(text: str) -> list[Block]:
         if not stripped or _RULE.match(line) or _FOOTNOTE_DEF.match(line):
             flush()
             continue
+        if heads is not None:  # an admonition's or a tab's title heads its indented body, nothing else
+            if len(line) - len(line.lstrip()) <= heads[0] and out and out[-1] is heads[1]:
+                out.pop()
+            heads = None
         if _CONSOLE.match(line):
             flush()
             console.append(line)
@@ -360,6 +367,8 @@ def _text_blocks(text: str) -> list[Block]:
             flush()
             if label and fold(label) not in _GENERIC_LABELS:
                 out.append(Block("label", label))
+                if not _HEADING.match(line):
+                    heads = (len(line) - len(line.lstrip()), out[-1])
             continue
         definition = _DEFINITION_LINE.match(line)
         if definition and para:  # "Terme" then ":   sa définition"
