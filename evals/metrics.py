@@ -130,7 +130,10 @@ def citation_scores(
 _FENCE_LINE = re.compile(r"^\s*(?P<mark>`{3,}|~{3,})(?P<info>.*)$")
 _INLINE_CODE = re.compile(r"(`+).+?\1")
 _MARKUP = {
-    "admonition": re.compile(r"^\s*(!!!|\?\?\?\+?)(\s|$)|^\s*===\s*\"|^\s*:::|^\s*[?!]>\s", re.MULTILINE),
+    "admonition": re.compile(
+        r"(!!!|\?\?\?\+?)\s*[a-z-]+(\s+\"|\s*$)|^\s*(!!!|\?\?\?\+?)(\s|$)|===\+?\s*\"|^\s*:::|(^|\s)[?!]>\s",
+        re.MULTILINE,
+    ),
     "attribute list": re.compile(r"\{\s*:[^}\n]*\}|\{\s*[.#][\w-][^}\n]*\}|\{\s*[\w-]+=[^}\n]*\}"),
     "macro": re.compile(r"\{\{|\}\}|\{%|%\}"),
     "html tag": re.compile(r"</?[A-Za-z][\w-]*(\s+[\w-]+(=(\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>"),

@@ -460,7 +460,7 @@ def split_sentences(text: str) -> list[str]:
 def _list(items: Sequence[str]) -> list[Block]:
     matches = [m for m in (_LIST_ITEM.match(x) for x in items) if m]
     base = min(len(m.group("indent")) for m in matches)
-    lines = []
+    lines: list[str] = []
     for match in matches:
         body = clean_inline(match.group("body"))
         if not re.search(r"\w", body) or _instruction(body):

@@ -261,3 +261,8 @@ def test_readability_is_reported_with_the_answer_metrics() -> None:
     assert report["unreadable"] == [{"id": "q", "question": "q ?", "issues": ["cut sentence: 'x'"]}]
     assert "answers.readability" in LABELS
     assert "Answers that do not read well (1)" in markdown(report | {"questions": 2}, {})
+
+
+def test_markers_flattened_into_a_sentence_are_found_too() -> None:
+    issues = m.readability_issues('D\'après ton cours : !!! danger "Erreur classique" Écrire a = b est faux. [1]')
+    assert any(i.startswith("admonition") for i in issues)

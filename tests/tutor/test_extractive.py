@@ -53,8 +53,9 @@ def hit(text: str, section: str, kind: str = "cours", title: str = "Variables et
     )
 
 
-def ask(question: str, hits: list[SearchHit], role: Role = "student", **kw: bool) -> str:
-    request = AnswerRequest(question, question, LearnerProfile(role=role, level="premiere"), hits, **kw)
+def ask(question: str, hits: list[SearchHit], role: Role = "student", hints_only: bool = False) -> str:
+    profile = LearnerProfile(role=role, level="premiere")
+    request = AnswerRequest(question, question, profile, hits, hints_only=hints_only)
     return ExtractiveBackend().compose(request)
 
 
