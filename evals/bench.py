@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -226,4 +227,101 @@ def bench_chat(
         report["backends"][name] = {"queries": count, **figures}
         console.print(f"{name}: {figures}")
     _write(out, "chat", report)
+    return report
+
+
+def _rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process, in MB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class _RssSampler:
+    """Peak resident memory of this process and of the parsing children while a block runs (every 10 ms)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.parent = self.children = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from ingest.isolation import POOL
+
+        while not self._stop.is_set():
+            self.parent = max(self.parent, _rss_mb())
+            self.children = max(self.children, sum(_rss_mb(pid) for pid in POOL.pids()))
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> _RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bench_bombs(out: Path, console: Console) -> dict[str, Any]:
+    """Hostile files through the real pipeline (outcome, seconds, peak RSS of this process and of the parsing
+    child), and the scaling of the chunker on one long word and of the HTML parser in nesting depth."""
+    from evals.nasty_files import corpus, docx_bomb, nested_html, page, pdf, pdf_flate_bomb
+    from ingest.chunker import Chunker
+    from ingest.errors import IngestError
+    from ingest.parsers import Block, ParsedDocument, parse_html
+    from ingest.pipeline import DocumentOptions
+    from knowledge.embedder import HashEmbedder
+
+    report: dict[str, Any] = {"chunker_long_word_s": {}, "html_nesting_s": {}, "files": {}}
+    token = re.compile(r"\w+|[^\w\s]")  # a tokenizer that reads what it counts, as a real one does
+    chunker = Chunker(lambda s: len(token.findall(s)) + 2, max_tokens=300, overlap_tokens=40)
+    for size in (50_000, 100_000, 200_000):
+        word = "x=1;" * (size // 4)
+        doc = ParsedDocument(word, "t", [Block(0, len(word), ())])
+        t0 = time.perf_counter()
+        chunks = chunker.chunk(doc)
+        report["chunker_long_word_s"][size] = {"seconds": round(time.perf_counter() - t0, 3), "chunks": len(chunks)}
+    for tag in ("div", "li", "p"):
+        for depth in (1000, 2000, 4000, 8000):
+            html = nested_html(depth, tag).decode()
+            t0 = time.perf_counter()
+            parse_html(html, "t")
+            report["html_nesting_s"][f"{tag}-{depth}"] = round(time.perf_counter() - t0, 3)
+    embedder = HashEmbedder(dim=64)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = EdgeStore(Path(tmp) / "store", embedder.dim)
+        ingestor = Ingestor(store, embedder, IngestSettings())
+        ingestor.ingest_bytes("warm.md", b"# Les piles\n\nUne pile.", "warm.md", DocumentOptions())
+        report["rss_idle_mb"] = round(_rss_mb(), 1)
+        audit_sizes = {  # the files of the audit, at their size
+            "pages-20000.pdf": pdf([page([b"Une pile."])] * 20_000),
+            "flate-bomb-20x70mb.pdf": pdf_flate_bomb(20, 70_000_000),
+            "zip-bomb-200mb.docx": docx_bomb(size=200_000_000),
+        }
+        for name, data in (corpus() | audit_sizes).items():
+            t0 = time.perf_counter()
+            with _RssSampler() as rss:
+                try:
+                    result = ingestor.ingest_bytes(name, data, name, DocumentOptions())
+                    outcome: dict[str, Any] = {"status": result.status, "chunks": result.chunks}
+                except IngestError as exc:
+                    outcome = {"status": "failed", "code": exc.code, "reason": exc.reason}
+            outcome |= {
+                "seconds": round(time.perf_counter() - t0, 2),
+                "bytes": len(data),
+                "parent_peak_rss_mb": round(rss.parent, 1),
+                "child_peak_rss_mb": round(rss.children, 1),
+            }
+            report["files"][name.replace("\x00", "\\0")] = outcome
+            console.print(name.replace("\x00", "\\0"), outcome)
+        report["rss_after_mb"] = round(_rss_mb(), 1)
+        store.close()
+    _write(out, "bombs", report)
     return report

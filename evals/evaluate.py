@@ -30,7 +30,7 @@ from tutor.retrieval import Retrieved, Retriever
 from tutor.types import DoneEvent, ErrorEvent, LearnerProfile, TokenEvent, Turn
 
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10")
-ANSWER_KEYS = ("citations.precision", "citations.recall", "answers.keyword_recall")
+ANSWER_KEYS = ("citations.precision", "citations.recall", "answers.keyword_recall", "answers.readability")
 Progress = Callable[[str, int, int], None]
 WARM_UP = "c'est quoi une pile ?"
 
@@ -245,15 +245,23 @@ def _answer_row(done: DoneEvent, first_token_s: float | None, used: list[m.Passa
     meta = done.metadata
     row: dict[str, Any] = {"refused": done.refused, "confidence": done.confidence, "model": meta.get("model")}
     if done.refused:
-        return row | {"citations.precision": None, "citations.recall": 0.0, "answers.keyword_recall": 0.0}
+        return row | {
+            "citations.precision": None,
+            "citations.recall": 0.0,
+            "answers.keyword_recall": 0.0,
+            "answers.readability": None,
+        }
     by_n = dict(enumerate(used, start=1))
     cited = [by_n[s.n] for s in done.sources if s.n in by_n]
     precision, recall = m.citation_scores(cited, case.gold, case.keywords)
+    issues = m.readability_issues(done.response)
     retrieval = meta.get("retrieval") or {}
     return row | {
         "citations.precision": precision,
         "citations.recall": recall,
         "answers.keyword_recall": m.keyword_recall(done.response, case.keywords),
+        "answers.readability": float(not issues),
+        "readability_issues": issues,
         "cited": [p.label() for p in cited],
         "response": done.response[:600],
         "latency.embed": retrieval.get("embed"),
@@ -366,6 +374,11 @@ def summarize(
         "worst": worst(rows, peer_rows),
         "rows": rows,
         "refusal_rows": refusal_rows,
+        "unreadable": [
+            {"id": r["id"], "question": r["question"], "issues": r["readability_issues"]}
+            for r in answered
+            if r.get("readability_issues")
+        ],
         "wrong_refusals": [r["question"] for r in refusal_rows if r["refused"] != (r["expected"] == "refuse")]
         + [r["question"] for r in rows if r["refused"]],
     }

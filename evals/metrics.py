@@ -125,6 +125,83 @@ def citation_scores(
     return right / len(cited), float(any(is_gold(p, gold) for p in cited))
 
 
+# ------------------------------------------------------------------------------------------------ readability
+
+_FENCE_LINE = re.compile(r"^\s*(?P<mark>`{3,}|~{3,})(?P<info>.*)$")
+_INLINE_CODE = re.compile(r"(`+).+?\1")
+_MARKUP = {
+    "admonition": re.compile(
+        r"(!!!|\?\?\?\+?)\s*[a-z-]+(\s+\"|\s*$)|^\s*(!!!|\?\?\?\+?)(\s|$)|===\+?\s*\"|^\s*:::|(^|\s)[?!]>\s",
+        re.MULTILINE,
+    ),
+    "attribute list": re.compile(r"\{\s*:[^}\n]*\}|\{\s*[.#][\w-][^}\n]*\}|\{\s*[\w-]+=[^}\n]*\}"),
+    "macro": re.compile(r"\{\{|\}\}|\{%|%\}"),
+    "html tag": re.compile(r"</?[A-Za-z][\w-]*(\s+[\w-]+(=(\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>"),
+    "image": re.compile(r"!\[[^\]]*\]\([^)]*\)"),
+    "code option": re.compile(r"\b(linenums|hl_lines|title)=[\"']"),
+    "console outside code": re.compile(r">>>"),
+    "shortcode": re.compile(r"(?<![\w:/]):[a-z][a-z0-9_+-]*:(?![\w:/])|==\S[^=\n]*\S==|\+\+[\w+-]+\+\+"),
+}
+_NOT_PROSE = re.compile(r"^\s*([-*+]|\d{1,3}[.)])\s|^\s*\||^\s{0,3}#{1,6}\s")
+_LABEL_LINE = re.compile(r"^\s*(\*\*[^*]+\*\*|\*[^*]+\*|_[^_]+_)[\s\w»«'’,.()-]*?(\s*\[\d+(,\s*\d+)*\])*\s*:?\s*$")
+_TRAILING_CITATIONS = re.compile(r"(\s*\[\d{1,3}(\s*,\s*\d{1,3})*\])+\s*$")
+_STOP = re.compile(r"[.!?…:;][\"»”)\]*_]*$")
+
+
+def readability_issues(text: str) -> list[str]:
+    """What makes an answer hard to read: markup syntax outside code, an unbalanced or optioned code fence, a
+    sentence cut at either end of a paragraph. Empty when the answer reads well.
+
+    Example:
+        >>> readability_issues("Le but est d'échanger les valeurs de [1]")
+        ['cut sentence: "Le but est d\'échanger les valeurs de [1]"']
+    """
+    issues: list[str] = []
+    prose: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        match = _FENCE_LINE.match(line)
+        if fence is None and match:
+            fence = match.group("mark")
+            info = match.group("info").strip()
+            if len(info.split()) > 1 or "=" in info or "{" in info:
+                issues.append(f"code fence with options: {line.strip()!r}")
+            prose.append("")
+        elif fence is not None:
+            if match and match.group("mark")[0] == fence[0] and len(match.group("mark")) >= len(fence):
+                fence = None
+        else:
+            prose.append(_INLINE_CODE.sub("0", line))  # code may start a sentence in lowercase
+    if fence is not None:
+        issues.append("unbalanced code fence")
+    outside = "\n".join(prose)
+    for name, pattern in _MARKUP.items():
+        found = pattern.search(outside)
+        if found:
+            issues.append(f"{name}: {found.group(0)!r}")
+    for paragraph in re.split(r"\n\s*\n", outside):
+        lines = [x for x in paragraph.split("\n") if x.strip() and not _NOT_PROSE.match(x)]
+        lines = [x for x in lines if not _LABEL_LINE.match(x)]
+        if not lines:
+            continue
+        last = _TRAILING_CITATIONS.sub("", lines[-1]).rstrip()
+        head = lines[0].lstrip('*_«"( ')
+        cut_start = bool(head) and head[0].isalpha() and head[0].islower() and not re.match(r"[b-xz]\b", head)
+        if (last and not _STOP.search(last)) or cut_start:
+            issues.append(f"cut sentence: {paragraph.strip()[:120]!r}")
+    return issues
+
+
+def readable(text: str) -> bool:
+    return not readability_issues(text)
+
+
+def readability(answers: Iterable[str]) -> float | None:
+    """Share of the answers that read well (see :func:`readability_issues`), None without answers."""
+    flags = [readable(a) for a in answers]
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
 def mean(values: Iterable[float | None]) -> float | None:
     """Mean of the defined values, None when there is none."""
     kept = [v for v in values if v is not None]

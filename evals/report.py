@@ -25,6 +25,7 @@ LABELS = {
     "citations.precision": "citation precision",
     "citations.recall": "citation recall (a gold passage cited)",
     "answers.keyword_recall": "answer keyword recall",
+    "answers.readability": "answer readability (no markup, balanced code, whole sentences)",
     "ragas.context_precision": "ragas NonLLMContextPrecisionWithReference",
     "ragas.context_recall": "ragas NonLLMContextRecall",
     "ragas.string_similarity": "ragas NonLLMStringSimilarity (answer vs reference)",
@@ -44,6 +45,7 @@ GROUP_METRICS = (
     "citations.precision",
     "citations.recall",
     "answers.keyword_recall",
+    "answers.readability",
 )
 STAGES = {
     "retrieval": "retrieval, top 10 (embed + search + policy)",
@@ -232,6 +234,10 @@ def markdown(report: Mapping[str, Any], base: Mapping[str, Any], chart_name: str
             f"{_fmt(w['rank'])} / {_fmt(w['peer_rank'])} | {_cell('<br>'.join(w['retrieved']))} | "
             f"{_cell('<br>'.join(w.get('cited') or []))} |"
         )
+    unreadable = report.get("unreadable") or []
+    if unreadable:
+        lines += ["", f"## Answers that do not read well ({len(unreadable)})", ""]
+        lines += [f"- {u['id']}: {_cell('; '.join(u['issues']))[:300]}" for u in unreadable[:20]]
     wrong = report.get("wrong_refusals") or []
     if wrong:
         lines += ["", "## Wrong refusal decisions", ""] + [f"- {_cell(q)}" for q in wrong]

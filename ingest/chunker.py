@@ -60,6 +60,12 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
         self._specials = count_tokens("")
+        # Characters per chunk, whatever the tokenizer says: a WordPiece tokenizer counts a 1 MB "word" as one
+        # unknown token, and such a chunk would cost the sparse encoder minutes. Real text is ~4 characters a token.
+        self.max_chars = 16 * max_tokens
+
+    def _fits(self, text: str, start: int, end: int, budget: int) -> bool:
+        return end - start <= self.max_chars and self._tokens(text[start:end]) <= budget
 
     def _tokens(self, text: str) -> int:
         return max(0, self._count(text) - self._specials)
@@ -78,7 +84,8 @@ class Chunker:
     def _units(self, text: str, block: Block) -> list[_Unit]:
         """A block whole when it fits; else its sentences (lines, for code), each cut to the budget."""
         body = self.max_tokens - self._specials
-        tokens = self._tokens(text[block.start : block.end])
+        short = block.end - block.start <= self.max_chars
+        tokens = self._tokens(text[block.start : block.end]) if short else body + 1
         if tokens <= body:
             return [_Unit(block.start, block.end, tokens, True)]
         pattern = re.compile(r"\n") if block.kind == "code" else _SENTENCE_END
@@ -98,7 +105,7 @@ class Chunker:
 
     def _fit(self, text: str, start: int, end: int, budget: int) -> list[tuple[int, int]]:
         """Cut an over-long sentence at word boundaries (characters as a last resort) to fit the budget."""
-        if self._tokens(text[start:end]) <= budget:
+        if self._fits(text, start, end, budget):
             return [(start, end)]
         spans = []
         words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
@@ -107,15 +114,19 @@ class Chunker:
             ws, we = ws + start, we + start
             if cur is None:
                 cur = (ws, we)
-            elif self._tokens(text[cur[0] : we]) <= budget:
+            elif self._fits(text, cur[0], we, budget):
                 cur = (cur[0], we)
             else:
                 spans.append(cur)
                 cur = (ws, we)
-            while self._tokens(text[cur[0] : cur[1]]) > budget:  # a single "word" over budget
-                cut = cur[0] + max(1, (cur[1] - cur[0]) // 2)
-                while cut - cur[0] > 1 and self._tokens(text[cur[0] : cut]) > budget:
+            # A single "word" over budget is cut in halves; only max_chars of it are ever counted, so a 200,000
+            # character word costs linear time (counting the whole rest for each piece was quadratic).
+            while not self._fits(text, cur[0], cur[1], budget):
+                cut = cur[0] + min(self.max_chars, cur[1] - cur[0])
+                while cut - cur[0] > 1 and not self._fits(text, cur[0], cut, budget):
                     cut = cur[0] + (cut - cur[0]) // 2
+                if cut >= cur[1]:
+                    break
                 spans.append((cur[0], cut))
                 cur = (cut, cur[1])
         if cur is not None:
@@ -129,7 +140,10 @@ class Chunker:
         for unit in units:
             if current:
                 candidate = (current[0].start, unit.end)
-                fits = self._count(text[candidate[0] : candidate[1]]) <= self.max_tokens
+                fits = (
+                    candidate[1] - candidate[0] <= self.max_chars
+                    and self._count(text[candidate[0] : candidate[1]]) <= self.max_tokens
+                )
                 used = sum(u.tokens for u in current)
                 prefer_break = unit.first_of_block and used >= 0.6 * self.max_tokens
                 if not fits or prefer_break:
@@ -148,7 +162,7 @@ class Chunker:
         total = 0
         for unit in reversed(previous):
             total += unit.tokens
-            if total > self.overlap_tokens:
+            if total > self.overlap_tokens or nxt.end - unit.start > self.max_chars:
                 break
             if self._count(text[unit.start : nxt.end]) > self.max_tokens:
                 break

@@ -17,6 +17,19 @@ class IngestSettings(BaseSettings):
     chunk_tokens: int = Field(300, ge=32, le=512, description="Token budget of a chunk (embedding model tokens).")
     chunk_overlap: int = Field(40, ge=0, le=128, description="Tokens a chunk repeats from the previous one.")
     embed_batch: int = Field(32, ge=1, le=512, description="Chunks embedded and upserted per batch.")
+    parse_timeout_seconds: float = Field(
+        60.0, gt=0, description="Wall time one file may take to parse (in a child process killed when it is over)."
+    )
+    parse_memory_mb: int = Field(
+        1024, ge=128, description="Address space the parsing child process may use for one file, in megabytes."
+    )
+    max_pdf_pages: int = Field(1000, ge=1, description="A PDF with more pages is refused.")
+    max_text_chars: int = Field(
+        2_000_000, ge=1000, description="A file whose extracted text is longer (in characters) is refused."
+    )
+    ingest_max_attempts: int = Field(
+        3, ge=1, description="Runs of an ingestion job interrupted by a crash before it is failed for good."
+    )
 
     @property
     def max_bytes(self) -> int:

@@ -3,6 +3,8 @@
 IngestError
 ├── UnusableFileError   (empty, too large, wrong type, encrypted, no text layer)
 └── ParseError          (the parser failed on a file that looked valid)
+
+IngestInterrupted is not about the file: the service stopped while it was being parsed.
 """
 
 from __future__ import annotations
@@ -26,3 +28,7 @@ class UnusableFileError(IngestError):
 
 class ParseError(IngestError):
     code = "parse_error"
+
+
+class IngestInterrupted(Exception):  # noqa: N818 - not an error of the file
+    """The service is stopping while a file is parsed: the job is left to run again at the next start."""

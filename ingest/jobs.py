@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from ingest.errors import IngestInterrupted
+
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 _SCHEMA = """
@@ -53,6 +55,14 @@ class Job:
     updated_at: str
 
 
+def too_many_attempts(attempts: int) -> str:
+    """The French reason of a job failed for good after ``attempts`` interrupted runs."""
+    return (
+        f"L'ingestion a été interrompue {attempts} fois (arrêt ou panne du serveur pendant le traitement) : "
+        "le fichier en est sans doute la cause, elle n'est plus relancée automatiquement."
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -62,6 +72,7 @@ class JobStore:
 
     Args:
         path: the database file (its folder is created).
+        max_attempts: runs of a job interrupted by a crash before it is failed instead of queued again.
 
     Example:
         >>> store = JobStore(tmp_path / "jobs.sqlite")
@@ -70,9 +81,10 @@ class JobStore:
         'queued'
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_attempts: int = 3) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.max_attempts = max_attempts
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
 
@@ -137,18 +149,34 @@ class JobStore:
             )
 
     def requeue_interrupted(self) -> int:
-        """Jobs left ``running`` by a crashed worker go back to the queue; returns how many."""
+        """Jobs left ``running`` by a crashed worker go back to the queue; returns how many.
+
+        A job already run ``max_attempts`` times is failed instead: a file that kills its worker would otherwise
+        kill every start.
+        """
+        now = _now()
         with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            for row in db.execute(
+                "SELECT id, attempts FROM ingest_jobs WHERE status = 'running' AND attempts >= ?", (self.max_attempts,)
+            ).fetchall():
+                reason = too_many_attempts(row["attempts"])
+                result = {"status": "failed", "code": "too_many_attempts", "reason": reason}
+                db.execute(
+                    "UPDATE ingest_jobs SET status = 'failed', error = ?, result = ?, updated_at = ? WHERE id = ?",
+                    (reason, json.dumps(result), now, row["id"]),
+                )
             cur = db.execute(
-                "UPDATE ingest_jobs SET status = 'queued', updated_at = ? WHERE status = 'running'", (_now(),)
+                "UPDATE ingest_jobs SET status = 'queued', updated_at = ? WHERE status = 'running'", (now,)
             )
+            db.execute("COMMIT")
             return cur.rowcount
 
     def retry(self, job_id: str) -> bool:
         """Put a failed job back in the queue."""
         with closing(self._connect()) as db:
             cur = db.execute(
-                "UPDATE ingest_jobs SET status = 'queued', error = NULL, progress = 0, updated_at = ? "
+                "UPDATE ingest_jobs SET status = 'queued', error = NULL, progress = 0, attempts = 0, updated_at = ? "
                 "WHERE id = ? AND status = 'failed'",
                 (_now(), job_id),
             )
@@ -194,6 +222,8 @@ def run_job(store: JobQueue, handler: Handler, job: Job) -> Job | None:
     """
     try:
         result = handler(job, lambda done, total: store.progress(job.id, done, total))
+    except IngestInterrupted:  # the service is stopping: left running, queued again at the next start
+        return store.get(job.id)
     except Exception as exc:  # a job must never take the worker down with it
         store.finish(job.id, "failed", None, f"{type(exc).__name__}: {exc}")
     else:
@@ -208,10 +238,17 @@ class Worker:
     The handler returns a result dict; a result with ``status == "failed"`` or an exception fails the job.
     """
 
-    def __init__(self, store: JobQueue, handler: Handler, poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: JobQueue,
+        handler: Handler,
+        poll_seconds: float = 0.5,
+        interrupt: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.handler = handler
         self.poll_seconds = poll_seconds
+        self.interrupt = interrupt  # called by stop() to end a running job now (kill the parsing child)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -239,5 +276,7 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.interrupt is not None:
+            self.interrupt()
         if self._thread:
             self._thread.join(timeout=30)

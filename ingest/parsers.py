@@ -107,13 +107,31 @@ def check_file(path: Path, data: bytes, max_bytes: int) -> str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 zf.getinfo("word/document.xml")
+                members = zf.infolist()
         except (KeyError, zipfile.BadZipFile) as exc:
             raise UnusableFileError(
                 "Le fichier .docx est invalide ou n'est pas un document Word.", "type_mismatch"
             ) from exc
+        _check_archive(members)
     if fmt in ("markdown", "html", "text", "notebook") and (is_pdf or is_zip or b"\x00" in data[:8192]):
         raise UnusableFileError(f"L'extension est {path.suffix} mais le contenu est binaire.", "type_mismatch")
     return fmt
+
+
+# A .docx is a zip: its declared sizes bound what zipfile will ever inflate, so they are checked before reading.
+MAX_ARCHIVE_BYTES = 200_000_000
+_MAX_RATIO = 200  # Word's XML compresses about tenfold; a bomb, a thousandfold
+
+
+def _check_archive(members: list[zipfile.ZipInfo]) -> None:
+    total = sum(m.file_size for m in members)
+    bomb = any(m.file_size > 10_000_000 and m.file_size > _MAX_RATIO * max(1, m.compress_size) for m in members)
+    if total > MAX_ARCHIVE_BYTES or bomb:
+        raise UnusableFileError(
+            f"Le document Word est une archive anormale ({total / 1e6:.0f} Mo une fois décompressée) : "
+            "enregistrez-le de nouveau depuis votre traitement de texte.",
+            "archive_bomb",
+        )
 
 
 def decode_text(data: bytes) -> str:
@@ -124,12 +142,14 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def parse_bytes(path: Path, data: bytes, max_bytes: int = 50_000_000) -> ParsedDocument:
-    """Check and parse one file's bytes."""
+def parse_bytes(
+    path: Path, data: bytes, max_bytes: int = 50_000_000, *, max_pdf_pages: int = 1000, max_chars: int = 2_000_000
+) -> ParsedDocument:
+    """Check and parse one file's bytes (``ingest.isolation`` runs this in a child with a time and memory budget)."""
     fmt = check_file(path, data, max_bytes)
     try:
         if fmt == "pdf":
-            doc = parse_pdf(data, path.stem)
+            doc = parse_pdf(data, path.stem, max_pdf_pages, max_chars)
         elif fmt == "docx":
             doc = parse_docx(data, path.stem)
         elif fmt == "html":
@@ -150,13 +170,28 @@ def parse_bytes(path: Path, data: bytes, max_bytes: int = 50_000_000) -> ParsedD
             doc = parse_pptx(data, path.stem)
         else:
             doc = parse_text(decode_text(data), path.stem)
-    except (UnusableFileError, ParseError):
+    except (UnusableFileError, ParseError, MemoryError):  # MemoryError: the child reports its budget
         raise
     except Exception as exc:  # a parser library failing on a malformed file
         raise ParseError(f"Le fichier n'a pas pu être lu ({type(exc).__name__}).") from exc
+    if len(doc.text) > max_chars:
+        raise _too_long(max_chars)
+    # PDFs and office files can carry NUL characters, which PostgreSQL and the API refuse: a space keeps offsets.
+    doc.text = doc.text.replace("\x00", " ")
+    doc.title = doc.title.replace("\x00", " ")
     if not any(doc.text[b.start : b.end].strip() for b in doc.blocks):
         raise UnusableFileError("Le fichier ne contient aucun texte exploitable.", "no_text")
     return doc
+
+
+def _too_long(max_chars: int) -> UnusableFileError:
+    def n(x: int) -> str:
+        return f"{x:,}".replace(",", "\u202f")
+
+    return UnusableFileError(
+        f"Le texte du fichier est trop long (plus de {n(max_chars)} caractères) : découpez-le en plusieurs documents.",
+        "text_too_long",
+    )
 
 
 def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
@@ -277,8 +312,8 @@ def parse_text(text: str, fallback_title: str) -> ParsedDocument:
     return ParsedDocument(text, title, blocks)
 
 
-def parse_pdf(data: bytes, fallback_title: str) -> ParsedDocument:
-    """Text per page with pypdf; every block keeps its page number (1-based)."""
+def parse_pdf(data: bytes, fallback_title: str, max_pages: int = 1000, max_chars: int = 2_000_000) -> ParsedDocument:
+    """Text per page with pypdf; every block keeps its page number (1-based). Too many pages or characters: refused."""
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -288,7 +323,19 @@ def parse_pdf(data: bytes, fallback_title: str) -> ParsedDocument:
             raise UnusableFileError(
                 "Le PDF est protégé par un mot de passe : enregistrez-le sans protection.", "encrypted_pdf"
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        for count in (_declared_pages(reader), len(reader.pages)):  # the cheap /Count first, then the real tree
+            if count > max_pages:
+                raise UnusableFileError(
+                    f"Le PDF a trop de pages ({count}, maximum {max_pages}) : découpez-le en plusieurs documents.",
+                    "too_many_pages",
+                )
+        pages = []
+        chars = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars > max_chars:
+                raise _too_long(max_chars)
     except FileNotDecryptedError as exc:
         raise UnusableFileError(
             "Le PDF est protégé par un mot de passe : enregistrez-le sans protection.", "encrypted_pdf"
@@ -319,6 +366,13 @@ def parse_pdf(data: bytes, fallback_title: str) -> ParsedDocument:
     first_line = next((ln.strip() for p in pages for ln in p.split("\n") if ln.strip()), "")
     title = str(meta_title).strip() or (first_line if len(first_line) <= 90 else fallback_title)
     return ParsedDocument("".join(parts), title, blocks, pages=len(pages), ocr_pages=ocr_pages)
+
+
+def _declared_pages(reader: Any) -> int:
+    try:
+        return int(reader.trailer["/Root"]["/Pages"]["/Count"])
+    except Exception:  # a broken or missing /Count: the page tree itself is counted next
+        return 0
 
 
 def parse_docx(data: bytes, fallback_title: str) -> ParsedDocument:
@@ -366,10 +420,7 @@ def parse_html(html: str, fallback_title: str) -> ParsedDocument:
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     root = soup.body or soup
-    wanted = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "blockquote", "dd", "dt"]
-    for element in root.find_all(wanted):
-        if not isinstance(element, Tag) or element.find_parent(["pre", "table", "li", "blockquote"]):
-            continue
+    for element in _html_blocks(root, Tag):
         name = element.name
         if name[0] == "h" and name[1:].isdigit():
             text = element.get_text(" ", strip=True)
@@ -390,3 +441,27 @@ def parse_html(html: str, fallback_title: str) -> ParsedDocument:
         else:
             builder.add(re.sub(r"[ \t]+", " ", element.get_text(" ", strip=True)), tuple(path))
     return ParsedDocument(builder.text, title or fallback_title, builder.blocks)
+
+
+_HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "blockquote", "dd", "dt"}
+_HTML_WHOLE = {"pre", "table", "li", "blockquote"}  # read whole: no block is looked for inside
+_HTML_NESTED_BLOCKS = 32  # blocks inside blocks (unclosed <p>...) deeper than this repeat their parents' text
+
+
+def _html_blocks(root: Any, tag_type: type) -> list[Any]:
+    """The block elements in document order, skipping those inside a pre, table, li or blockquote.
+
+    One walk with a stack, linear in the nesting depth (``find_all`` then ``find_parent`` was quadratic), and at
+    most ``_HTML_NESTED_BLOCKS`` blocks read inside one another (each reads the text of all those inside it).
+    """
+    found: list[Any] = []
+    stack: list[tuple[Any, int]] = [(c, 0) for c in reversed(root.contents) if isinstance(c, tag_type)]
+    while stack:
+        node, depth = stack.pop()
+        if node.name in _HTML_BLOCKS:
+            if depth < _HTML_NESTED_BLOCKS:
+                found.append(node)
+            depth += 1
+        if node.name not in _HTML_WHOLE:
+            stack.extend((c, depth) for c in reversed(node.contents) if isinstance(c, tag_type))
+    return found

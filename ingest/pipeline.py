@@ -20,7 +20,8 @@ from typing import Any, Literal
 from ingest.chunker import Chunk, Chunker
 from ingest.config import IngestSettings
 from ingest.errors import IngestError
-from ingest.parsers import SUPPORTED, ParsedDocument, parse_bytes
+from ingest.isolation import DEFAULT_TARGET, POOL, limits_from
+from ingest.parsers import SUPPORTED, ParsedDocument
 from knowledge.embedder import Embedder
 from knowledge.store import ChunkPoint, Filter, Match, VectorStore
 from knowledge.text import SparseEncoder, fold
@@ -130,6 +131,7 @@ class Ingestor:
         self.sparse = sparse or SparseEncoder()
         budget = min(self.settings.chunk_tokens, embedder.max_tokens - 64)
         self.chunker = Chunker(embedder.count_tokens, budget, min(self.settings.chunk_overlap, budget // 2 - 1))
+        self.parse_target = DEFAULT_TARGET  # "module:function" run in the parsing child (tests swap it)
 
     def fingerprint(self, data: bytes, options: DocumentOptions) -> str:
         """Changes whenever the file, its options, the model or the chunking change."""
@@ -184,14 +186,20 @@ class Ingestor:
         """Ingest a file's bytes; raises :class:`IngestError` for an unusable file."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        doc = parse_bytes(Path(filename), data, self.settings.max_bytes)
+        # in a child process with a time and memory budget: a hostile file fails alone, the service goes on
+        doc = POOL.parse(Path(filename), data, limits_from(self.settings), self.parse_target)
         timings["parse"] = time.perf_counter() - t0
         chapter_id = curriculum_id(doc, Path(filename).stem)
         doc_id = options.doc_id or chapter_id or derive_doc_id(source, options.owner_id, options.collection)
         fingerprint = self.fingerprint(data, options)
         live = self.live_version(doc_id)
         if live and live.get("content_hash") == fingerprint:
-            return IngestResult(source, "skipped", doc_id, int(live.get("doc_version", 0)), timings=timings)
+            version = int(live.get("doc_version", 0))
+            # A crash between the swap's two steps leaves an older version live beside this one: finish the swap.
+            others = Filter(must=(Match("doc_id", doc_id),), must_not=(Match("doc_version", version),))
+            if self.store.count(others):
+                self.store.delete(others)
+            return IngestResult(source, "skipped", doc_id, version, timings=timings)
         t0 = time.perf_counter()
         chunks = self.chunker.chunk(doc)
         timings["chunk"] = time.perf_counter() - t0
@@ -282,9 +290,17 @@ class Ingestor:
         }
 
     def delete(self, doc_id: str) -> int:
-        """Remove every point of a document; returns how many there were."""
+        """Remove every point of a document, and its passages' cached vectors; returns how many there were."""
         flt = Filter(must=(Match("doc_id", doc_id),))
         count = self.store.count(flt)
+        forget = getattr(self.embedder, "forget", None)  # a CachedEmbedder (also behind the API's lock)
+        if count and forget is not None:
+            forget(
+                [
+                    embedding_text(p.get("title", ""), p.get("section_path") or [], p.get("text", ""))
+                    for p in self.store.scroll(flt)
+                ]
+            )
         self.store.delete(flt)
         return count
 

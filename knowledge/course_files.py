@@ -53,12 +53,25 @@ class Chapter:
         return len(_WORD.findall(self.body))
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses aliases: a "billion laughs" of nested aliases costs nothing to send
+    and millions of items once expanded, and course metadata never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "les alias YAML (*nom) ne sont pas acceptés", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
-    """Return (metadata, body, body_offset); metadata is empty when there is no front matter."""
+    """Return (metadata, body, body_offset); metadata is empty when there is no front matter. No YAML aliases."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text, 0
-    meta = yaml.safe_load(match.group(1)) or {}
+    meta = yaml.load(match.group(1), Loader=_NoAliasLoader) or {}  # noqa: S506 - a SafeLoader subclass
     if not isinstance(meta, dict):
         raise ValueError("front matter must be a YAML mapping")
     return meta, text[match.end() :], match.end()

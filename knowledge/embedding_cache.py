@@ -91,6 +91,7 @@ class EmbeddingCache:
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA secure_delete=ON")  # a forgotten vector is overwritten, not left in a free page
         self._db.executescript(_SCHEMA)
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, list[float]]:
@@ -143,6 +144,7 @@ class EmbeddingCache:
             for start in range(0, len(unique), 500):
                 part = unique[start : start + 500]
                 self._db.execute(f"DELETE FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL would keep the pages as they were
 
     def prune(self, live_keys: set[bytes]) -> int:
         """Delete every entry whose key is not in ``live_keys`` (the texts live points were embedded from)."""

@@ -7,6 +7,7 @@ version is never visible. (A keyword, not a bool: ``qdrant_edge`` 0.9 does not m
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -143,20 +144,59 @@ class EdgeStore:
             vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
+        self.path, self._config = path, config
+        _recover_compaction(path)
         path.mkdir(parents=True, exist_ok=True)
         if any(path.iterdir()):
             self._shard = qe.EdgeShard.load(str(path), config)
         else:
             self._shard = qe.EdgeShard.create(str(path), config)
-            self._create_indexes()
+            self._create_indexes(self._shard)
 
-    def _create_indexes(self) -> None:
+    def _create_indexes(self, shard: Any) -> None:
         qe = self._qe
         schema = qe.PayloadSchemaType
         for name in KEYWORD_FIELDS:
-            self._shard.update(qe.UpdateOperation.create_field_index(name, schema.Keyword))
+            shard.update(qe.UpdateOperation.create_field_index(name, schema.Keyword))
         for name in INTEGER_FIELDS:
-            self._shard.update(qe.UpdateOperation.create_field_index(name, schema.Integer))
+            shard.update(qe.UpdateOperation.create_field_index(name, schema.Integer))
+
+    def compact(self) -> None:
+        """Make deletions physical: rewrite the shard with its remaining points only, then swap the folders.
+
+        Does nothing when no point was deleted since the last compaction (a ``<shard>.deleted`` file says so).
+
+        A deleted point's payload (the passage text) stays in its segment until a vacuum, and in the WAL until the
+        WAL segment rotates; neither can be scrubbed in place, so an erasure copies the live points into a new
+        shard (its WAL holds only them) and removes the old folder. Searches wait meanwhile (about a second per
+        10,000 passages). A crash midway leaves the old shard or the new one whole: ``__init__`` recovers.
+        """
+        qe = self._qe
+        fresh, old, deleted = (_sibling(self.path, s) for s in ("compact", "old", "deleted"))
+        with self._lock:
+            if not deleted.exists():
+                return  # nothing deleted since the last compaction
+            self._shard.flush()
+            shutil.rmtree(fresh, ignore_errors=True)
+            shard = qe.EdgeShard.create(str(fresh), self._config)
+            self._create_indexes(shard)
+            offset: Any = None
+            while True:
+                request = qe.ScrollRequest(offset=offset, limit=512, with_payload=True, with_vector=True)
+                records, offset = self._shard.scroll(request)
+                if records:
+                    points = [qe.Point(id=r.id, vector=r.vector, payload=r.payload) for r in records]
+                    shard.update(qe.UpdateOperation.upsert_points(points))
+                if offset is None or not records:
+                    break
+            shard.flush()
+            shard.close()
+            self._shard.close()
+            self.path.rename(old)
+            fresh.rename(self.path)
+            shutil.rmtree(old)
+            self._shard = qe.EdgeShard.load(str(self.path), self._config)
+            deleted.unlink()
 
     def _filter(self, flt: Filter | None) -> Any:
         if flt is None:
@@ -196,6 +236,7 @@ class EdgeStore:
     def delete(self, flt: Filter) -> None:
         with self._lock:
             self._shard.update(self._qe.UpdateOperation.delete_points_by_filter(self._filter(flt)))
+            _sibling(self.path, "deleted").touch()  # a file, so that a restart still knows: compact() has work
 
     def count(self, flt: Filter | None = None) -> int:
         with self._lock:
@@ -256,6 +297,26 @@ class EdgeStore:
         with self._lock:
             self._shard.flush()
             self._shard.close()
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.name}.{suffix}")
+
+
+def _recover_compaction(path: Path) -> None:
+    """After a crash during :meth:`EdgeStore.compact`: keep the whole shard, remove the other copy."""
+    fresh, old = _sibling(path, "compact"), _sibling(path, "old")
+    if not path.exists() and old.exists():
+        old.rename(path)  # the crash came between the two renames: the old shard is whole
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def compact_store(store: VectorStore) -> None:
+    """Make a store's deletions physical where the backend needs it (see ``EdgeStore.compact``)."""
+    compact = getattr(store, "compact", None)
+    if compact is not None:
+        compact()
 
 
 class ClientStore:
@@ -382,6 +443,20 @@ class ClientStore:
             self.collection, query=dense, using=DENSE, query_filter=self._filter(flt), limit=limit, with_payload=True
         )
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+
+    def compact(self) -> None:
+        """Make deletions physical in qdrant-client's local mode (a folder path instead of a URL).
+
+        Local mode keeps each collection's points pickled in ``collection/<name>/storage.sqlite`` and deletes a
+        point with a ``DELETE``, which leaves its bytes in SQLite's free pages until a ``VACUUM``. A Qdrant server
+        vacuums its own segments (its optimizer); nothing to do from here.
+        """
+        local = getattr(self.client, "_client", None)
+        collection = getattr(local, "collections", {}).get(self.collection)
+        persistence = getattr(collection, "storage", None)
+        connection = getattr(persistence, "storage", None)
+        if connection is not None:
+            connection.execute("VACUUM")
 
     def close(self) -> None:
         self.client.close()

@@ -32,9 +32,11 @@ app = typer.Typer(help="ARIA, le tuteur NSI de Nexus Réussite.", no_args_is_hel
 kb_app = typer.Typer(help="Inspect and edit the knowledge base.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Ingestion jobs.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks: print figures and write them under evals/results/.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of personal data (the periods of the NEXUS_RETENTION_* settings).")
 app.add_typer(kb_app, name="kb")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(bench_app, name="bench")
+app.add_typer(retention_app, name="retention")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -106,22 +108,24 @@ def ingest(
     if not files:
         raise fail(f"aucun fichier pris en charge ({', '.join(sorted(SUPPORTED))}) dans ces chemins")
     settings = KnowledgeSettings()
-    jobs = JobStore(settings.data_dir / "jobs.sqlite")
+    jobs = JobStore(settings.data_dir / "jobs.sqlite", max_attempts=IngestSettings().ingest_max_attempts)
     resumed = jobs.requeue_interrupted()
     if resumed:
         console.print(f"{resumed} tâche(s) interrompue(s) reprise(s).")
+    # A run killed mid-folder left its files queued: they run below, once, instead of being queued again.
+    waiting = {json.dumps(job.params, sort_keys=True) for job in jobs.list("queued", limit=100_000)}
     for path, source, name in files:
-        jobs.enqueue(
-            {
-                "path": str(path.resolve()),
-                "source": source,
-                "collection": name,
-                "levels": list(options.levels),
-                "visibility": options.visibility,
-                "owner_id": options.owner_id,
-                "class_ids": list(options.class_ids),
-            }
-        )
+        params = {
+            "path": str(path.resolve()),
+            "source": source,
+            "collection": name,
+            "levels": list(options.levels),
+            "visibility": options.visibility,
+            "owner_id": options.owner_id,
+            "class_ids": list(options.class_ids),
+        }
+        if json.dumps(params, sort_keys=True) not in waiting:
+            jobs.enqueue(params)
     runtime = _runtime()
     ingestor = Ingestor(runtime.store, runtime.embedder, IngestSettings())
     handle = ingest_handler(ingestor)
@@ -358,6 +362,38 @@ def worker(
         raise fail(f"worker arrêté : {type(exc).__name__}: {exc}", 1) from exc
 
 
+@retention_app.command("run")
+def retention_run() -> None:
+    """Delete what is older than its retention period (messages, uploads, finished jobs), once; for a CronJob."""
+    from platform_api.core.config import PlatformSettings
+    from platform_api.core.db import build_engine, build_sessionmaker
+    from platform_api.retention.service import run_retention
+
+    try:
+        settings = PlatformSettings()
+    except ValueError as exc:
+        raise fail(f"réglages invalides : {exc}") from exc
+    runtime = _runtime()
+    engine = build_engine(settings.sqlalchemy_url)
+    try:
+        run = run_retention(
+            build_sessionmaker(engine), engine, settings, Ingestor(runtime.store, runtime.embedder), "cli"
+        )
+    except Exception as exc:
+        raise fail(f"conservation : exécution impossible : {type(exc).__name__}: {exc}", 1) from exc
+    finally:
+        engine.dispose()
+        runtime.close()
+    if run.status != "succeeded":
+        raise fail(f"conservation : échec ({run.error})", 1)
+    table = Table(title="Données supprimées (durées de conservation)")
+    table.add_column("type")
+    table.add_column("supprimés", justify="right")
+    for kind, count in run.counts.items():
+        table.add_row(kind, str(count))
+    console.print(table)
+
+
 @kb_app.command("stats")
 def kb_stats() -> None:
     """Documents and chunks in the knowledge base, by source kind and level."""
@@ -583,6 +619,16 @@ def bench_ocr(
     console.print_json(data=report)
 
 
+@bench_app.command("bombs")
+def bench_bombs(
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Hostile files through the pipeline (outcome, seconds, peak RSS of the server and the parsing child)."""
+    from evals.bench import bench_bombs as run
+
+    console.print_json(data=run(out, console))
+
+
 @bench_app.command("api")
 def bench_api(
     concurrency: Annotated[int, typer.Option(help="Simultaneous clients.")] = 8,
@@ -600,6 +646,56 @@ def bench_api(
         raise fail("--concurrency, --requests et --chat-requests doivent être au moins 1")
     report = run(out, concurrency, requests, chat_requests, log=console.print, database_url=database_url)
     console.print_json(data=report)
+
+
+@bench_app.command("chat-load")
+def bench_chat_load(
+    clients: Annotated[int, typer.Option(min=1, help="SSE chats held at once.")] = 200,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load; streams under way then finish.")] = 120,
+    users: Annotated[int | None, typer.Option(min=1, help="Students logged in (default: one per client).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Load this server instead of starting one (students are registered on it).")
+    ] = None,
+    server_pid: Annotated[int | None, typer.Option(help="With --url: its process id, for the memory samples.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database for the started server (default: a throw-away SQLite file).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Hold N concurrent SSE chats (extractive) for a while: completed streams, errors, first-event p50/p95, RSS."""
+    from platform_api.bench import bench_chat_load as run
+
+    report = run(out, clients, duration, users, url, server_pid, database_url=database_url, log=console.print)
+    console.print_json(data=report)
+    if report["results"]["errors"]:
+        raise typer.Exit(1)
+
+
+@bench_app.command("fuzz")
+def bench_fuzz(
+    examples: Annotated[int, typer.Option(help="Cases per API operation.")] = 100,
+    seed: Annotated[int | None, typer.Option(help="Hypothesis seed (default: the derandomized cases of CI).")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database to use (default: a throw-away SQLite file).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Schemathesis on every API operation as every role, in-process: requests sent, 5xx and contract breaks."""
+    from platform_api.bench import bench_fuzz as run
+
+    if examples < 1:
+        raise fail("--examples doit être au moins 1")
+    report = run(out, examples, seed, log=console.print, database_url=database_url)
+    console.print(
+        f"{report['requests']} requêtes sur {report['operations']} opérations : {report['server_errors']} erreurs "
+        f"serveur (5xx), {report['contract_violations']} réponses hors contrat"
+    )
+    console.print_json(data={k: v for k, v in report.items() if k != "findings"})
+    if report["contract_violations"]:
+        for finding in report["findings"]:
+            console.print(f"{finding['status']} {finding['operation']} ({finding['role']}) : {finding['problem']}")
+            console.print(f"    {finding['request']}", markup=False)
+        raise typer.Exit(1)
 
 
 @bench_app.command("search")

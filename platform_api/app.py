@@ -2,7 +2,8 @@
 
 Long-lived clients are built once in the lifespan: the database engine, the knowledge runtime (embedder and
 vector store), the tutor, the rate limiter (Redis or memory), the event bus (Redis pub/sub or memory), the job
-dispatcher and, with the in-process queue, the ingestion worker thread (`nexus worker` runs procrastinate jobs).
+dispatcher, the retention thread and, with the in-process queue, the ingestion worker thread (`nexus worker` runs
+procrastinate jobs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from limits.storage import Storage
 
 from ingest.config import IngestSettings
+from ingest.isolation import POOL as PARSERS
 from ingest.jobs import Worker
 from ingest.pipeline import Ingestor
 from knowledge.config import KnowledgeSettings
@@ -37,7 +39,7 @@ from platform_api.core.events import build_event_bus
 from platform_api.core.logging import configure_logging
 from platform_api.core.mail import ConsoleMailSender, MailSender
 from platform_api.core.metrics import Metrics
-from platform_api.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from platform_api.core.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestContextMiddleware
 from platform_api.core.ratelimit import RateLimiter
 from platform_api.core.security import build_token_service
 from platform_api.core.state import JobDispatcher, Platform, PolledTable
@@ -50,6 +52,7 @@ from platform_api.documents.service import ingestion_handler
 from platform_api.notifications.router import router as notifications_router
 from platform_api.progress.dashboard_router import router as dashboard_router
 from platform_api.progress.router import router as progress_router
+from platform_api.retention.service import RetentionScheduler, run_retention
 from platform_api.users.router import links_router
 from platform_api.users.router import router as users_router
 from platform_api.web.router import install_web
@@ -169,13 +172,26 @@ def create_app(
         worker = None
         if settings.ingest_worker and settings.queue == "inprocess":  # procrastinate jobs run in `nexus worker`
             queue = SqlJobQueue(
-                sessions, on_finish=lambda status: metrics.ingestion_jobs.labels(status).inc(), events=events
+                sessions,
+                on_finish=lambda status: metrics.ingestion_jobs.labels(status).inc(),
+                events=events,
+                max_attempts=ingestor.settings.ingest_max_attempts,
             )
-            worker = Worker(queue, ingestion_handler(ingestor, queue))
+            # on shutdown (SIGTERM) the parsing child is killed: the server stops now, the job runs again later
+            worker = Worker(queue, ingestion_handler(ingestor, queue), interrupt=PARSERS.shutdown)
             await anyio.to_thread.run_sync(worker.start)
+        retention = None
+        if settings.retention_interval_hours > 0:  # 0: a CronJob runs `nexus retention run` instead
+            retention = RetentionScheduler(
+                lambda: run_retention(sessions, engine, settings, ingestor, "schedule"),
+                settings.retention_interval_hours * 3600,
+            )
+            retention.start()
         try:
             yield
         finally:
+            if retention is not None:
+                await anyio.to_thread.run_sync(retention.stop)
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
             if redis_client is not None:
@@ -208,5 +224,6 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1_000_000)
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, hsts=settings.environment == "production")
     return app

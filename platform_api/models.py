@@ -8,6 +8,7 @@ from platform_api.core.db import Base
 from platform_api.courses.models import Course
 from platform_api.documents.models import Document, IngestionJob
 from platform_api.progress.models import StudentProgress
+from platform_api.retention.models import MaintenanceRun
 from platform_api.users.models import ParentLink, StudentProfile, User
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Course",
     "Document",
     "IngestionJob",
+    "MaintenanceRun",
     "ParentLink",
     "SchoolClass",
     "StudentProfile",

@@ -1,4 +1,7 @@
-"""Citation checking while an answer streams: a ``[n]`` that names no source is removed, cited ones recorded."""
+"""Citation checking while an answer streams: a ``[n]`` that names no source is removed, cited ones recorded.
+
+Code is never touched: inside a fenced block or an inline code span, ``x = [1, 7]`` is a list, not citations.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,10 @@ _CITATIONS = re.compile(r"(?<![\w)\]])((?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+)")
 _GROUP = re.compile(r"\[([^\]]*)\]")
 # Held back at the end of a delta: a run of citations that may go on ("[2]" then "[9]"), or an unfinished one.
 _TAIL = re.compile(r"(?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*(?:\[[\d\s,;]{0,12})?$")
+# Where code starts or ends: a fence (three or more backticks or tildes at the start of a line), or a backtick.
+_CODE_MARK = re.compile(r"(?:(?<=\n)|^)[ \t]*(?:`{3,}|~{3,})|`")
+# Held back too: backticks or tildes at the start of a line that may be the beginning of a fence.
+_PARTIAL_FENCE = re.compile(r"(?:(?<=\n)|^)[ \t]*(?:`{1,2}|~{1,2})$")
 
 
 class CitationChecker:
@@ -27,6 +34,9 @@ class CitationChecker:
         self.cited: list[int] = []
         self._pending = ""
         self._previous = ""  # last character released, so a match knows what precedes it across deltas
+        self._line_start = True  # nothing but spaces released since the last newline (or the start)
+        self._fence = ""  # the fence that opened the code block being released, "" outside one
+        self._span = False  # inside an inline code span
 
     def _keep(self, match: re.Match[str]) -> str:
         kept = []
@@ -42,18 +52,65 @@ class CitationChecker:
     def _release(self, text: str) -> str:
         if not text:
             return ""
+        out: list[str] = []
+        pos = 0
+        # "^" of the marks means the start of a line: only when nothing but spaces was released on this line
+        context = "\n" if self._line_start else "x"
+        for mark in _CODE_MARK.finditer(context + text, 1):
+            start, end = mark.start() - 1, mark.end() - 1
+            out.append(self._between(text[pos:start]))
+            token = mark.group(0)
+            fence = token.strip(" \t")
+            if len(fence) >= 3:
+                if not self._fence:
+                    self._fence, self._span = fence, False
+                elif fence[0] == self._fence[0] and len(fence) >= len(self._fence):
+                    self._fence = ""
+            elif not self._fence:
+                self._span = not self._span
+            out.append(token)
+            pos = end
+            self._after(text[start:end])
+        rest = text[pos:]
+        out.append(self._between(rest))
+        self._after(rest)
+        return "".join(out)
+
+    def _between(self, text: str) -> str:
+        """Text between two code marks: code as it is, prose with its citations checked."""
+        if self._fence:
+            return text
+        if self._span and "\n" in text:  # an inline code span never runs over a line
+            code, rest = text.split("\n", 1)
+            self._span = False
+            self._previous = "\n"
+            return code + "\n" + self._prose(rest)
+        return text if self._span else self._prose(text)
+
+    def _prose(self, text: str) -> str:
         # Only brackets go: tidying the spaces around them would depend on where the stream was split.
+        if not text:
+            return ""
         cleaned = _CITATIONS.sub(self._keep, self._previous + text)[len(self._previous) :]
         self._previous = text[-1]
         return cleaned
 
+    def _after(self, released: str) -> None:
+        if released:
+            line = released.rsplit("\n", 1)
+            self._line_start = (len(line) == 2 or self._line_start) and not line[-1].strip()
+            self._previous = released[-1]
+
     def feed(self, delta: str) -> str:
         text = self._pending + delta
+        cut = len(text)
         partial = _TAIL.search(text)
-        if partial and partial.start() < len(text):
-            self._pending, text = text[partial.start() :], text[: partial.start()]
-        else:
-            self._pending = ""
+        if partial and partial.start() < cut:
+            cut = partial.start()
+        fence = _PARTIAL_FENCE.search(("\n" if self._line_start else "x") + text, 1)
+        if fence:
+            cut = min(cut, fence.start() - 1)
+        self._pending, text = text[cut:], text[:cut]
         return self._release(text)
 
     def flush(self) -> str:

@@ -17,6 +17,7 @@ from tutor import guardrails, prompts
 from tutor.backends import AnswerBackend, AnswerRequest, OpenAIBackend, build_backend, words
 from tutor.citations import CitationChecker
 from tutor.config import TutorSettings
+from tutor.injection import OutputFilter, sanitize_hits
 from tutor.memory import split_history
 from tutor.retrieval import Retrieved, Retriever, condense
 from tutor.types import (
@@ -105,7 +106,9 @@ class Tutor:
                 async for event in self._refuse("hors_sujet", started, retrieved):
                     yield event
                 return
-            sources = [to_source(n, hit) for n, hit in enumerate(retrieved.hits, start=1)]
+            # passages are untrusted quotations: what they say to the assistant goes before anyone reads them
+            hits = sanitize_hits(retrieved.hits)
+            sources = [to_source(n, hit) for n, hit in enumerate(hits, start=1)]
             before_llm = time.perf_counter() - started
             yield SourcesEvent(sources)
             summary, recent = split_history(history, self.settings.memory_turns)
@@ -114,7 +117,7 @@ class Tutor:
                 question=question,
                 query=retrieved.query,
                 profile=profile,
-                hits=retrieved.hits,
+                hits=hits,
                 recent=recent,
                 summary=summary,
                 out_of_level=retrieved.out_of_level,
@@ -122,20 +125,24 @@ class Tutor:
                 confident=retrieved.confidence >= self.settings.min_confidence,
             )
             checker = CitationChecker(set(range(1, len(sources) + 1)))
+            output = OutputFilter(h.text for h in hits)
             parts: list[str] = []
             first_token: float | None = None
             async for delta in self.backend.generate(request):
-                clean = checker.feed(delta)
+                clean = output.feed(checker.feed(delta))
                 if clean:
                     first_token = first_token or time.perf_counter() - started
                     parts.append(clean)
                     yield TokenEvent(clean)
-            tail = checker.flush()
+            tail = output.feed(checker.flush()) + output.flush()
             if tail:
                 parts.append(tail)
                 yield TokenEvent(tail)
             response = "".join(parts).strip()
-            cited = [sources[n - 1] for n in checker.cited]
+            final = CitationChecker(checker.valid)  # the citations the output filter left
+            final.feed(response)
+            final.flush()
+            cited = [sources[n - 1] for n in final.cited]
             yield DoneEvent(
                 response=response,
                 confidence=retrieved.confidence,

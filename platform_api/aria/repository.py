@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from platform_api.aria.models import AriaMessage, AriaSession
@@ -53,6 +53,9 @@ class AriaRepository:
         self.db.add(message)
         self.db.flush()
         return message
+
+    def delete_message(self, message_id: str) -> None:
+        self.db.execute(delete(AriaMessage).where(AriaMessage.id == message_id))
 
     def answers_of_users(self, user_ids: Sequence[str], since: datetime, limit: int = 2000) -> Sequence[AriaMessage]:
         """ARIA's answers to these users since a date, newest first (their sources tell what was asked about)."""

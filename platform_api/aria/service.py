@@ -1,12 +1,13 @@
 """ARIA in the platform: the learner profile from the token, sessions and messages, persistence of answers.
 
 Everything that touches the database runs in a worker thread, before the first byte of a stream and after its
-last one; the tutor streams in between.
+last one; the tutor streams in between. The question is committed before the first byte and its answer after the
+last one, so a server killed mid-answer leaves the question alone in the session: later turns skip it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +45,8 @@ class Prepared:
     profile: LearnerProfile
     history: list[Turn]
     context: ChatContext | None
-    asked_at: datetime = field(default_factory=utcnow)
+    asked_at: datetime
+    question_id: str  # the question's stored message
 
 
 @dataclass
@@ -113,12 +115,33 @@ def prepare(
     if course_id:
         course = CourseRepository(db).get(course_id)
         kb_course = course.kb_course if course is not None and course.published else None
-    history = [
-        Turn(role="user" if m.role == "user" else "assistant", content=m.content)
-        for m in repo.messages(session.id, HISTORY_MESSAGES)
-    ]
+    history = answered_turns(repo.messages(session.id, HISTORY_MESSAGES))
     context = ChatContext(current_course=kb_course, hints_only=hints_only) if (kb_course or hints_only) else None
-    return Prepared(user.id, session.id, question.strip(), learner_profile(db, user), history, context)
+    profile = learner_profile(db, user)
+    asked_at = utcnow()
+    # Stored now, committed before the first byte: a crash mid-answer (kill -9) still leaves the question.
+    stored = repo.add_message(
+        AriaMessage(session_id=session.id, role="user", content=question.strip(), created_at=asked_at)
+    )
+    return Prepared(user.id, session.id, question.strip(), profile, history, context, asked_at, stored.id)
+
+
+def answered_turns(messages: Sequence[AriaMessage]) -> list[Turn]:
+    """The conversation as question-answer pairs, for the tutor's history.
+
+    A question without an answer (its server was killed mid-answer, or it is still being answered in another
+    tab) and an answer whose question fell out of the window are left out, so the history alternates user and
+    assistant turns as chat templates require.
+    """
+    turns: list[Turn] = []
+    pending: AriaMessage | None = None
+    for message in messages:
+        if message.role == "user":
+            pending = message
+        elif pending is not None:
+            turns += [Turn(role="user", content=pending.content), Turn(role="assistant", content=message.content)]
+            pending = None
+    return turns
 
 
 def _title(question: str) -> str:
@@ -127,21 +150,19 @@ def _title(question: str) -> str:
 
 
 def persist(db: Session, prepared: Prepared, outcome: Outcome, interrupted: bool = False) -> AriaMessage | None:
-    """Store the question and its answer together, so a session always alternates question and answer.
+    """Store the answer after its question, so a session alternates question and answer.
 
-    A failed answer stores nothing (the question can be asked again); an interrupted one stores what was
-    streamed, marked as interrupted.
+    A failed answer stores nothing and removes its question (it can be asked again); an interrupted one stores
+    what was streamed, marked as interrupted.
     """
-    if outcome.done is None and not (interrupted and outcome.parts):
-        return None
     repo = AriaRepository(db)
+    if outcome.done is None and not (interrupted and outcome.parts):
+        repo.delete_message(prepared.question_id)
+        return None
     session = repo.session(prepared.session_id)
     if session is None:  # the session was deleted meanwhile (account erased)
         return None
     now = max(utcnow(), prepared.asked_at + timedelta(microseconds=1))  # the answer always sorts after
-    repo.add_message(
-        AriaMessage(session_id=session.id, role="user", content=prepared.question, created_at=prepared.asked_at)
-    )
     done = outcome.done
     meta: dict[str, Any] = dict(done.metadata) if done else {"interrupted": True}
     if done is not None and done.refused:

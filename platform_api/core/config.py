@@ -77,6 +77,19 @@ class PlatformSettings(BaseSettings):
     worker_stalled_seconds: float = Field(
         30.0, ge=1, description="Seconds without a heartbeat after which a worker is dead and its job is retried."
     )
+    retention_conversations_days: int = Field(
+        365, ge=1, description="Days an ARIA message is kept; older messages and emptied conversations are deleted."
+    )
+    retention_uploads_days: int = Field(
+        365, ge=1, description="Days an uploaded document (file, passages, vectors) is kept after its upload."
+    )
+    retention_jobs_days: int = Field(90, ge=1, description="Days a finished ingestion job (its log and error) is kept.")
+    retention_interval_hours: float = Field(
+        24.0,
+        ge=0,
+        description="Hours between two retention runs inside the API process (0: never, e.g. when a CronJob "
+        "runs `nexus retention run`).",
+    )
     attempt_grace_seconds: int = Field(30, ge=0, description="Seconds accepted after an assessment's time limit.")
     ws_auth_timeout_s: float = Field(10.0, gt=0, description="Seconds a WebSocket has to authenticate.")
 

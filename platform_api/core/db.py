@@ -78,6 +78,7 @@ def build_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages (erasure)
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -86,6 +87,19 @@ def build_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def scrub(engine: Engine) -> None:
+    """Make deletions physical in SQLite: copy the zeroed pages back from the WAL and empty it.
+
+    With ``secure_delete`` the deleted rows are overwritten, but the WAL still holds the pages as they were until a
+    checkpoint; TRUNCATE writes them back and resets the WAL to zero bytes. PostgreSQL keeps dead tuples until
+    (auto)vacuum reuses their space: nothing to do from here (see the README's data map).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -152,7 +152,7 @@ class RedisEventBus(MemoryEventBus):
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]  # typed in newer redis
             try:
                 pubsub.psubscribe(self.prefix + "*")
                 while not self._stop.is_set():

@@ -84,5 +84,13 @@ def uvicorn_config(app: Any, host: str, port: int, **extra: Any) -> Any:
     """
     import uvicorn
 
-    options: dict[str, Any] = {"log_config": None, "access_log": False, "timeout_graceful_shutdown": 25} | extra
+    # proxy_headers off: uvicorn would otherwise replace the peer with an X-Forwarded-For entry of its choosing
+    # whenever the peer is 127.0.0.1 (a local nginx), spoofed hops included; the client address is the app's to
+    # decide, from NEXUS_TRUST_PROXY_HEADERS and NEXUS_TRUSTED_PROXIES (platform_api.core.deps.client_key).
+    options: dict[str, Any] = {
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 25,
+        "proxy_headers": False,
+    } | extra
     return uvicorn.Config(app, host=host, port=port, **options)

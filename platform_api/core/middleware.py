@@ -73,7 +73,9 @@ class RequestContextMiddleware:
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             if route not in ("/metrics", "/health"):
-                self.log.info("request", method=method, path=path, status=status, ms=round(elapsed * 1000, 1))
+                # A person's id in a path (an erasure: DELETE /api/users/{user_id}) is logged as the template.
+                shown = route if any(p in route for p in _PERSON_PARAMS) else path
+                self.log.info("request", method=method, path=shown, status=status, ms=round(elapsed * 1000, 1))
 
     def _security_headers(self, path: str, request_id: str) -> list[tuple[bytes, bytes]]:
         if path.startswith(("/docs", "/redoc")):
@@ -94,6 +96,9 @@ class RequestContextMiddleware:
         if self.hsts:
             pairs.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
+
+
+_PERSON_PARAMS = ("{user_id}", "{student_id}")
 
 
 def _route_template(scope: Scope) -> str:
@@ -170,3 +175,33 @@ async def _too_large(send: Send, max_bytes: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class NulCharacterMiddleware:
+    """400 for a URL holding a NUL character (``%00`` in the path or the query string), before any handler.
+
+    No text of this API may hold one (PostgreSQL text cannot: the query failed with a 500), and no legitimate
+    client sends one. JSON bodies are checked by the models (platform_api.core.schemas.ApiModel).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and _has_nul(scope):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            detail = "La requête contient un caractère nul (%00), qui n'est pas accepté."
+            body = json.dumps({"error": "nul_character", "detail": detail}, ensure_ascii=False).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    raw_path: bytes = scope.get("raw_path") or b""
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query or b"%00" in raw_path

@@ -65,6 +65,11 @@ class RateLimiter:
         retry = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(retry, MESSAGES[rule_name].format(s=retry))
 
+    def forget(self, key: str) -> None:
+        """Drop every counter of one key (an erased user's ``user:<id>``: Redis keys named after them)."""
+        for rule in self.rules.values():
+            self.strategy.clear(rule.item, rule.name, key)
+
     def reset(self) -> None:
         self.storage.reset()
 

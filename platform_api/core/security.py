@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Sequence
@@ -106,6 +107,14 @@ class TokenService:
         self._keys = [secret, *(k for k in previous if k and k != secret)]
         self.access_ttl = timedelta(minutes=access_minutes)
         self.refresh_ttl = timedelta(days=refresh_days)
+
+    def reference(self, value: str) -> str:
+        """A keyed hash of an identifier, for logs that must not name a person (an erasure's reference).
+
+        Whoever holds the signing key can recompute it to answer "was this account erased, and when?"; a log reader
+        without the key cannot get the id back.
+        """
+        return hmac.new(self._secret.encode(), b"reference:" + value.encode(), hashlib.sha256).hexdigest()[:24]
 
     def issue(
         self,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from ingest.jobs import Job, JobStatus
+from ingest.jobs import Job, JobStatus, too_many_attempts
 from platform_api.core.db import unit_of_work, utcnow
 from platform_api.core.events import EventBus, user_channel
 from platform_api.documents.models import Document, IngestionJob
@@ -102,10 +102,12 @@ class SqlJobQueue:
         sessions: sessionmaker[Session],
         on_finish: Callable[[str], None] | None = None,
         events: EventBus | None = None,
+        max_attempts: int = 3,
     ) -> None:
         self.sessions = sessions
         self.on_finish = on_finish
         self.events = events
+        self.max_attempts = max_attempts  # runs of an interrupted job before it is failed for good
 
     def _publish(self, owner_id: str | None, event: dict[str, Any]) -> None:
         if self.events is not None and owner_id:
@@ -161,17 +163,28 @@ class SqlJobQueue:
             row = session.scalar(select(IngestionJob).where(IngestionJob.id == job_id).with_for_update())
             if row is None or row.status not in ("queued", "running"):
                 return None
-            row.status = "running"
-            row.attempts += 1
-            row.progress = 0
-            row.updated_at = utcnow()
-            doc = session.get(Document, row.document_id) if row.document_id else None
-            if doc is not None:
-                doc.status = "processing"
-            session.flush()
-            job, changed = _job(row), self._changed(session, row)
+            exhausted = row.status == "running" and row.attempts >= self.max_attempts
+            attempts = row.attempts
+            if not exhausted:
+                row.status = "running"
+                row.attempts += 1
+                row.progress = 0
+                row.updated_at = utcnow()
+                doc = session.get(Document, row.document_id) if row.document_id else None
+                if doc is not None:
+                    doc.status = "processing"
+                session.flush()
+                job, changed = _job(row), self._changed(session, row)
+        if exhausted:  # its earlier runs all died with their worker: the file is the likely cause
+            self._give_up(job_id, attempts)
+            return None
         self._publish(*changed)
         return job
+
+    def _give_up(self, job_id: str, attempts: int) -> None:
+        reason = too_many_attempts(attempts)
+        log.warning("ingestion_job_abandoned", job_id=job_id, attempts=attempts)
+        self.finish(job_id, "failed", {"status": "failed", "code": "too_many_attempts", "reason": reason}, reason)
 
     def progress(self, job_id: str, done: int, total: int) -> None:
         try:
@@ -219,6 +232,15 @@ class SqlJobQueue:
             self.on_finish(status)
 
     def requeue_interrupted(self) -> int:
+        """Jobs left running by a crash go back to the queue, except those run ``max_attempts`` times: failed."""
+        with unit_of_work(self.sessions) as session:
+            exhausted = session.execute(
+                select(IngestionJob.id, IngestionJob.attempts).where(
+                    IngestionJob.status == "running", IngestionJob.attempts >= self.max_attempts
+                )
+            ).all()
+        for job_id, attempts in exhausted:
+            self._give_up(job_id, attempts)
         with unit_of_work(self.sessions) as session:
             done = session.execute(
                 update(IngestionJob)

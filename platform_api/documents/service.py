@@ -23,6 +23,7 @@ from platform_api.documents import schemas
 from platform_api.documents.exceptions import DocumentNotFound, InvalidDocument, NotFailed, PublicForAdmins
 from platform_api.documents.models import Document, IngestionJob
 from platform_api.documents.repository import DocumentRepository, SqlJobQueue
+from platform_api.documents.storage import remove_stored
 from platform_api.users.models import User
 
 log = structlog.get_logger("platform_api.documents")
@@ -136,8 +137,7 @@ def visible(db: Session, user: User, doc_id: str) -> Document:
 
 def delete(db: Session, platform: Platform, doc: Document) -> int:
     """Remove the vectors, the file and the rows; returns how many passages were removed."""
-    removed = platform.ingestor.delete(doc.id)
-    (platform.settings.upload_dir / doc.stored_name).unlink(missing_ok=True)
+    removed = remove_stored(platform.ingestor, platform.settings.upload_dir, doc)
     DocumentRepository(db).delete(doc)
     log.info("document_deleted", document_id=doc.id, chunks=removed)
     return removed

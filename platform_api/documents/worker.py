@@ -8,6 +8,8 @@ from collections.abc import Callable
 import structlog
 
 from ingest.config import IngestSettings
+from ingest.errors import IngestInterrupted
+from ingest.isolation import POOL
 from ingest.jobs import Handler, run_job
 from ingest.pipeline import Ingestor
 from knowledge.config import KnowledgeSettings
@@ -34,6 +36,8 @@ def job_runner(queue: SqlJobQueue, handler: Handler) -> Callable[[str], None]:
             return
         done = run_job(queue, handler, job)
         log.info("ingestion_job_done", job_id=job_id, status=done.status if done else None, attempts=job.attempts)
+        if done is not None and done.status == "running":  # interrupted by a shutdown: procrastinate retries it
+            raise IngestInterrupted(f"ingestion job {job_id} interrupted")
 
     return handle
 
@@ -62,8 +66,9 @@ def serve_worker(
     runtime = open_knowledge(ks, LockedEmbedder(build_embedder(ks)))
     engine = build_engine(settings.sqlalchemy_url)
     bus = build_event_bus(settings.redis_url, settings.redis_prefix, listen=False)
-    queue = SqlJobQueue(build_sessionmaker(engine), events=bus)
-    handler = ingestion_handler(Ingestor(runtime.store, runtime.embedder, IngestSettings()), queue)
+    ingest_settings = IngestSettings()
+    queue = SqlJobQueue(build_sessionmaker(engine), events=bus, max_attempts=ingest_settings.ingest_max_attempts)
+    handler = ingestion_handler(Ingestor(runtime.store, runtime.embedder, ingest_settings), queue)
 
     handle = job_runner(queue, handler)
     workers = concurrency or settings.worker_concurrency
@@ -76,6 +81,7 @@ def serve_worker(
     try:
         asyncio.run(run_worker(build_worker_app(settings, handle), settings, workers, ready))
     finally:
+        POOL.shutdown()
         bus.close()
         engine.dispose()
         runtime.close()

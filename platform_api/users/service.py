@@ -6,13 +6,16 @@ import secrets
 from typing import Any
 
 import structlog
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from knowledge.store import compact_store
 from platform_api.core.config import PlatformSettings
-from platform_api.core.db import utcnow
+from platform_api.core.db import scrub, utcnow
 from platform_api.core.errors import Forbidden
 from platform_api.core.security import hash_password
 from platform_api.core.state import Platform
+from platform_api.documents.storage import remove_stored
 from platform_api.users import schemas
 from platform_api.users.exceptions import (
     EmailTaken,
@@ -140,7 +143,11 @@ def unlink_child(db: Session, parent: User, student_id: str) -> None:
 
 
 def erase_user(db: Session, platform: Platform, actor: User, user_id: str) -> None:
-    """Erase a user and everything personal: sessions, messages, tokens, progress, results, uploads and vectors."""
+    """Erase a user and everything personal, physically: rows, uploads, vectors, cached embeddings, Redis counters.
+
+    The vector store is compacted and, after the commit, SQLite's WAL is checkpointed (``secure_delete`` is on), so
+    none of the erased text stays in the data dir's files. The log names the erasure by a keyed hash, not the id.
+    """
     repo = UserRepository(db)
     user = repo.get(user_id)
     if user is None or (actor.role != "admin" and actor.id != user_id):
@@ -148,19 +155,23 @@ def erase_user(db: Session, platform: Platform, actor: User, user_id: str) -> No
     if user.role == "admin" and repo.count_admins() <= 1:
         raise LastAdmin()
     personal = PersonalDataRepository(db)
-    for doc in personal.documents(user.id):
-        platform.ingestor.delete(doc.id)  # vectors first: a failure here leaves the rows, so a retry finishes it
-        (platform.settings.upload_dir / doc.stored_name).unlink(missing_ok=True)
-    personal.delete_everything(user.id)
+    documents = personal.documents(user.id)
+    passages = sum(remove_stored(platform.ingestor, platform.settings.upload_dir, doc) for doc in documents)
+    if passages:
+        compact_store(platform.ingestor.store)
+    personal.delete_everything(user.id, user.email)
     repo.delete(user)
-    log.info("user_erased", user_id=user_id, by=actor.id)
+    platform.limiter.forget(f"user:{user_id}")
+    event.listen(db, "after_commit", lambda _session: scrub(platform.engine), once=True)
+    by = "self" if actor.id == user_id else actor.id  # an administrator, who is not the one erased
+    log.info("user_erased", erasure_ref=platform.tokens.reference(user_id), by=by, documents=len(documents))
 
 
 def export_user(db: Session, user: User) -> dict[str, Any]:
     """Everything the platform keeps about a user, as JSON (the right of access of the GDPR)."""
     repo = UserRepository(db)
     profile = repo.profile(user.id)
-    data = PersonalDataRepository(db).export(user.id)
+    data = PersonalDataRepository(db).export(user.id, user.email)
     data["parents"] = [{"id": p.id, "email": p.email} for p in repo.parents(user.id)]
     data["children"] = [{"id": c.id, "email": c.email} for c in repo.children(user.id)]
     return {

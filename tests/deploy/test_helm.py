@@ -144,6 +144,22 @@ def test_worker_deployment(bundled: list[dict[str, Any]]) -> None:
     assert worker["args"] == ["worker"]
 
 
+def test_retention_runs_nightly_as_a_cronjob_not_in_the_api_pods(bundled: list[dict[str, Any]]) -> None:
+    cron = find(bundled, "CronJob", f"{FULL}-retention")
+    assert cron["spec"]["schedule"] == "30 2 * * *"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (retention,) = pod["containers"]
+    assert retention["args"] == ["retention", "run"]
+    api = container(find(bundled, "Deployment", f"{FULL}-api"))
+    assert retention["envFrom"] == api["envFrom"]  # the same database, Qdrant and periods as the API
+    config = find(bundled, "ConfigMap", FULL)["data"]
+    assert config["NEXUS_RETENTION_INTERVAL_HOURS"] == "0"
+    assert config["NEXUS_RETENTION_CONVERSATIONS_DAYS"] == "365"
+    off = manifests(render({**VALUE_SETS["bundled-qdrant"], "retention": {"enabled": False}}))
+    assert not [d for d in off if d["kind"] == "CronJob"]
+
+
 def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(bundled: list[dict[str, Any]]) -> None:
     job = find(bundled, "Job", f"{FULL}-migrations")
     assert set(job["metadata"]["annotations"]["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}

@@ -210,3 +210,59 @@ async def test_ragas_offline_metrics_and_an_unreachable_judge_scores_nothing() -
     assert scores["faithfulness"] is None
     assert scores["answer_relevancy"] is None
     assert judged.errors == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "issue"),
+    [
+        ("D'après ton cours : Le but est d'échanger les valeurs de [1]", "cut sentence"),
+        ("échanger les valeurs de a et b. [1]", "cut sentence"),
+        ('!!! abstract "Définition"\n    Une pile est LIFO.', "admonition"),
+        ('??? success "Correction"\n    a, b = b, a', "admonition"),
+        ('=== "Onglet"\n    Texte.', "admonition"),
+        ("Une pile.{: .center}", "attribute list"),
+        ('{{ correction(True, """ a = b """) }}', "macro"),
+        ("{% include 'x.md' %}", "macro"),
+        ("Une <b>pile</b>.", "html tag"),
+        ("Voir ![image](data/yoda.png).", "image"),
+        ("Code :\n\n```python\na, b = b, a", "unbalanced code fence"),
+        ("Code :\n\n```python linenums='1'\na = 1\n```", "code fence with options"),
+        ("On écrit python >>> a = b >>> b = a.", "console outside code"),
+        ("Copie avec ++ctrl+c++ :heart:.", "shortcode"),
+    ],
+)
+def test_readability_finds_what_a_student_cannot_read(answer: str, issue: str) -> None:
+    assert any(found.startswith(issue) for found in m.readability_issues(answer)), m.readability_issues(answer)
+
+
+def test_a_clean_answer_reads_well() -> None:
+    answer = (
+        "D'après ton cours : Une **pile** est une structure LIFO. [1]\n\n**Exemple**\n\nLe vocabulaire :\n\n"
+        "- **empiler** : ajouter au sommet ;\n- dépiler\n\n| opération | effet |\n|---|---|\n| `p.pop()` | dépile |"
+        "\n\n```python\nx = [1]  # {{ pas une macro }} <b>\n>>> x\n```\n\n`a` et `b` sont échangés par `a, b = b, a`."
+        "\n\nTu veux un petit exercice ?"
+    )
+    assert m.readability_issues(answer) == []
+    assert m.readability([answer, "la fin de [1]"]) == 0.5
+    assert m.readability([]) is None
+
+
+def test_readability_is_reported_with_the_answer_metrics() -> None:
+    rows = [
+        {"refused": False, "answers.readability": 1.0, "follow_up": False, "level": "p", "theme": "t"},
+        {"refused": False, "answers.readability": 0.0, "follow_up": False, "level": "p", "theme": "t"},
+    ]
+    for r in rows:
+        r.update(dict.fromkeys(("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10"), 1.0))
+        r["readability_issues"] = [] if r["answers.readability"] else ["cut sentence: 'x'"]
+        r.update({"id": "q", "question": "q ?", "rank": 1, "gold": [], "retrieved": []})
+    report = summarize("curriculum", rows, [], None)
+    assert report["metrics"]["answers.readability"] == 0.5
+    assert report["unreadable"] == [{"id": "q", "question": "q ?", "issues": ["cut sentence: 'x'"]}]
+    assert "answers.readability" in LABELS
+    assert "Answers that do not read well (1)" in markdown(report | {"questions": 2}, {})
+
+
+def test_markers_flattened_into_a_sentence_are_found_too() -> None:
+    issues = m.readability_issues('D\'après ton cours : !!! danger "Erreur classique" Écrire a = b est faux. [1]')
+    assert any(i.startswith("admonition") for i in issues)

@@ -72,6 +72,8 @@ def test_a_scan_is_refused_as_before_without_the_ocr_tools(monkeypatch: pytest.M
 def test_scanned_exam_is_ingested_with_page_citations_marked_ocr(
     exam: bytes, tmp_path: Path, ingestor: Ingestor, edge_store: EdgeStore
 ) -> None:
+    # OCR takes seconds a page (tens on a loaded CI machine): the parsing child gets the time a scan needs
+    ingestor.settings = ingestor.settings.model_copy(update={"parse_timeout_seconds": 900.0})
     path = tmp_path / "bac-blanc-scanne.pdf"
     path.write_bytes(exam)
     result = ingestor.ingest_file(path, "bac-blanc-scanne.pdf")

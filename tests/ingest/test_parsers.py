@@ -169,3 +169,13 @@ def test_pdf_sections_without_blank_lines_and_answer_keys() -> None:
     doc = parse_bytes(Path("ds.pdf"), data)
     paths = [(b.page, b.section_path) for b in doc.blocks]
     assert paths == [(1, ("Exercice 1 : les piles",)), (2, ("Corrigé de l'exercice 1",))]  # the question is no heading
+
+
+def test_nul_characters_become_spaces_and_offsets_hold() -> None:
+    # A text layer can carry NULs (PDF, office files); PostgreSQL and the API refuse them.
+    # (a NUL in the first 8 KiB of a text file marks it binary: put them further)
+    data = ("Les structures de données linéaires.\n\n" * 300 + "Une pile\x00 est une structure LIFO.\n").encode()
+    doc = parse_bytes(Path("cours.txt"), data)
+    assert "\x00" not in doc.text
+    assert "Une pile  est une structure LIFO." in doc.text
+    assert len(doc.text) == len(data.decode())

@@ -81,6 +81,42 @@ def test_failure_mid_upsert_keeps_the_previous_version(
     assert all("version deux" in t for t in texts(kb))
 
 
+class CrashAfterSwapStore:
+    """Wraps a real store and dies between the swap's two steps: the new version is live, the old one not deleted."""
+
+    def __init__(self, inner: EdgeStore) -> None:
+        self.inner = inner
+
+    def delete(self, flt: Filter) -> None:
+        if flt.must_not:
+            raise KeyboardInterrupt("kill -9")
+        self.inner.delete(flt)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_crash_inside_the_swap_is_finished_by_the_next_run(
+    tmp_path: Path, ingestor: Ingestor, edge_store: EdgeStore
+) -> None:
+    path = tmp_path / "piles.md"
+    path.write_text(V1)
+    ingestor.ingest_file(path, "piles.md")
+    path.write_text(V2)
+    crashing = Ingestor(CrashAfterSwapStore(edge_store), ingestor.embedder, ingestor.settings)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.ingest_bytes("piles.md", path.read_bytes(), "piles.md", DocumentOptions())
+    live = edge_store.scroll(Filter(must=(Match("state", "live"),)), 1000)
+    assert {p["doc_version"] for p in live} == {1, 2}  # the crash's state: two versions live
+    again = ingestor.ingest_file(path, "piles.md")
+    assert again.status in ("skipped", "ingested")
+    # one version left, the new one: nothing duplicated, nothing old searchable
+    versions = {p["doc_version"] for p in edge_store.scroll(Filter(must=(Match("doc_id", str(again.doc_id)),)), 1000)}
+    assert versions == {2}
+    kb = KnowledgeBase(edge_store, ingestor.embedder)
+    assert all("version deux" in t for t in texts(kb))
+
+
 def test_bad_files_fail_alone(tmp_path: Path, ingestor: Ingestor) -> None:
     (tmp_path / "ok.md").write_text(V1)
     (tmp_path / "vide.txt").write_bytes(b"")

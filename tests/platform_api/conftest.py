@@ -140,6 +140,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Platfo
         "rate_limit_chat": "1000/minute",
         "log_level": "WARNING",
         "ingest_worker": True,
+        # No retention thread: a module's app may outlive its first run and delete the rows a test aged on purpose.
+        "retention_interval_hours": 0,
     }
     values.update(overrides)
     return PlatformSettings(**values)

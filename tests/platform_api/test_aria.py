@@ -278,3 +278,50 @@ def test_a_failure_mid_stream_is_a_final_error_event(api_factory: Any) -> None:
         assert failed.status_code == 503
         assert failed.json()["error"] == "answer_failed"
         assert client.get("/api/aria/sessions/panne/messages", headers=headers).json() == []
+
+
+class RecordingTutor:
+    """Answers at once and keeps the history each question was given."""
+
+    def __init__(self) -> None:
+        self.histories: list[list[tuple[str, str]]] = []
+
+    async def stream(self, question: str, profile: Any, history: Any = (), context: Any = None) -> AsyncIterator[Any]:
+        self.histories.append([(t.role, t.content) for t in history])
+        yield SourcesEvent([])
+        yield TokenEvent(f"Réponse à : {question}")
+        yield DoneEvent(f"Réponse à : {question}", 0.9, [], {"responseTime": 0.1, "tokensUsed": 3, "model": "test"})
+
+
+def test_a_question_left_without_answer_by_a_crash_stays_stored_and_out_of_the_history(api_factory: Any) -> None:
+    """The question is committed before the first byte; a server killed mid-answer never stores the answer:
+    the question stays, and the next turns get a history of answered pairs (chat templates need alternation)."""
+    from fastapi.testclient import TestClient
+
+    from platform_api.app import create_app
+    from tests.platform_api.conftest import make_settings
+
+    base: Api = api_factory()
+    tutor = RecordingTutor()
+    settings = make_settings(str(base.platform.settings.database_url), base.platform.settings.data_dir)
+    app = create_app(settings.model_copy(update={"ingest_worker": False}), runtime=base.platform.knowledge, tutor=tutor)
+    with TestClient(app) as client:
+        student = base.user("student")
+        headers = base.auth(student)
+        body = {"sessionId": "panne-serveur", "message": "c'est quoi une pile ?"}
+        assert client.post("/api/aria/chat", headers=headers, json=body).status_code == 200
+        with unit_of_work(base.platform.sessions) as db:  # the next question's stream starts, then the server dies
+            user = UserRepository(db).get(student.id)
+            assert user is not None
+            aria.prepare(db, user, "panne-serveur", "et une file ?")
+        stored = client.get("/api/aria/sessions/panne-serveur/messages", headers=headers).json()
+        assert [(m["role"], m["content"]) for m in stored][-1] == ("user", "et une file ?")
+
+        again = {"sessionId": "panne-serveur", "message": "et un arbre ?"}
+        assert client.post("/api/aria/chat", headers=headers, json=again).status_code == 200
+        assert tutor.histories[-1] == [
+            ("user", "c'est quoi une pile ?"),
+            ("assistant", "Réponse à : c'est quoi une pile ?"),
+        ]
+        roles = [m["role"] for m in client.get("/api/aria/sessions/panne-serveur/messages", headers=headers).json()]
+        assert roles == ["user", "assistant", "user", "user", "assistant"]

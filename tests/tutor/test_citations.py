@@ -40,3 +40,17 @@ def test_indexing_is_never_taken_for_a_citation_however_the_stream_is_split(cuts
     out, cited = run([CODE[a:b] for a, b in zip(points, points[1:], strict=False)], {1, 2})
     assert out == "On écrit t[0] puis m[1][2] et [1] ; f(x)[2] mais [2]."
     assert cited == [1, 2]
+
+
+ANSWER = (
+    "Voici ce que dit ton cours [1] :\n\n```python\nt = [5, 3, 8]\nx = [1]\n```\n\n"
+    "La liste `[7, 2]` reste une liste [2][9].\n  ~~~\n[4]\n~~~\nFin [3]."
+)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=len(ANSWER) - 1), max_size=14))
+def test_code_is_never_touched_however_the_stream_is_split(cuts: list[int]) -> None:
+    points = [0, *sorted(set(cuts)), len(ANSWER)]
+    out, cited = run([ANSWER[a:b] for a, b in zip(points, points[1:], strict=False)], {1, 2, 3})
+    assert out == ANSWER.replace("[2][9]", "[2]")  # code blocks and spans kept exactly, [9] removed from prose
+    assert cited == [1, 2, 3]
