@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck pytest clean browser sandbox
+.PHONY: install run test lint typecheck pytest clean browser sandbox ocr
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -42,7 +42,11 @@ browser:
 sandbox:
 	@test -x /usr/bin/bwrap || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; }
 
-pytest: install browser sandbox
+# Scanned PDFs are read by Tesseract in French (ingest/ocr.py), pages rendered by poppler's pdftoppm.
+ocr:
+	@test -x /usr/bin/tesseract -a -x /usr/bin/pdftoppm -a -f /usr/share/tesseract-ocr/5/tessdata/fra.traineddata || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tesseract-ocr tesseract-ocr-fra poppler-utils; }
+
+pytest: install browser sandbox ocr
 	$(BIN)/pytest
 
 test: lint typecheck pytest

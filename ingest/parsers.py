@@ -25,6 +25,10 @@ SUPPORTED = {
     ".html": "html",
     ".htm": "html",
     ".txt": "text",
+    ".ipynb": "notebook",
+    ".odt": "odt",
+    ".odp": "odp",
+    ".pptx": "pptx",
 }
 
 
@@ -48,6 +52,8 @@ class ParsedDocument:
     blocks: list[Block]
     metadata: dict[str, Any] = field(default_factory=dict)
     pages: int | None = None
+    page_unit: str = "page"  # what a block's ``page`` counts: "page", "diapositive" or "cellule"
+    ocr_pages: list[int] = field(default_factory=list)  # pages whose text was recognised from the image
 
 
 class _Builder:
@@ -107,7 +113,7 @@ def check_file(path: Path, data: bytes, max_bytes: int) -> str:
                 "Le fichier .docx est invalide ou n'est pas un document Word.", "type_mismatch"
             ) from exc
         _check_archive(members)
-    if fmt in ("markdown", "html", "text") and (is_pdf or is_zip or b"\x00" in data[:8192]):
+    if fmt in ("markdown", "html", "text", "notebook") and (is_pdf or is_zip or b"\x00" in data[:8192]):
         raise UnusableFileError(f"L'extension est {path.suffix} mais le contenu est binaire.", "type_mismatch")
     return fmt
 
@@ -150,6 +156,18 @@ def parse_bytes(
             doc = parse_html(decode_text(data), path.stem)
         elif fmt == "markdown":
             doc = parse_markdown(decode_text(data), path.stem)
+        elif fmt == "notebook":
+            from ingest.notebook import parse_notebook
+
+            doc = parse_notebook(decode_text(data), path.stem)
+        elif fmt in ("odt", "odp"):
+            from ingest.office import parse_odf
+
+            doc = parse_odf(data, path.stem, fmt)
+        elif fmt == "pptx":
+            from ingest.office import parse_pptx
+
+            doc = parse_pptx(data, path.stem)
         else:
             doc = parse_text(decode_text(data), path.stem)
     except (UnusableFileError, ParseError, MemoryError):  # MemoryError: the child reports its budget
@@ -324,6 +342,9 @@ def parse_pdf(data: bytes, fallback_title: str, max_pages: int = 1000, max_chars
         ) from exc
     except PdfReadError as exc:
         raise ParseError(f"Le PDF est illisible ou endommagé ({exc}).") from exc
+    from ingest.ocr import fill_scanned_pages
+
+    ocr_pages = fill_scanned_pages(data, pages)  # pages without a text layer, read by OCR (if installed)
     if sum(len(p.strip()) for p in pages) < 20 * max(1, len(pages)) // 2:
         raise UnusableFileError(
             "Le PDF ne contient pas de texte (document scanné ?) : exportez-le avec son texte.", "no_text_layer"
@@ -344,7 +365,7 @@ def parse_pdf(data: bytes, fallback_title: str, max_pages: int = 1000, max_chars
     meta_title = (reader.metadata.title if reader.metadata else None) or ""
     first_line = next((ln.strip() for p in pages for ln in p.split("\n") if ln.strip()), "")
     title = str(meta_title).strip() or (first_line if len(first_line) <= 90 else fallback_title)
-    return ParsedDocument("".join(parts), title, blocks, pages=len(pages))
+    return ParsedDocument("".join(parts), title, blocks, pages=len(pages), ocr_pages=ocr_pages)
 
 
 def _declared_pages(reader: Any) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,7 @@ class DocumentOptions:
     class_ids: tuple[str, ...] = ()
     course: str | None = None
     doc_id: str | None = None
+    collection: str | None = None  # what a folder given to ``nexus ingest`` is named, part of the derived id
 
     @classmethod
     def from_params(cls, params: dict[str, Any], default_visibility: Visibility = "public") -> DocumentOptions:
@@ -52,6 +54,7 @@ class DocumentOptions:
             class_ids=tuple(params.get("class_ids") or ()),
             course=params.get("course"),
             doc_id=params.get("doc_id"),
+            collection=params.get("collection"),
         )
 
     def __post_init__(self) -> None:
@@ -187,7 +190,7 @@ class Ingestor:
         doc = POOL.parse(Path(filename), data, limits_from(self.settings), self.parse_target)
         timings["parse"] = time.perf_counter() - t0
         chapter_id = curriculum_id(doc, Path(filename).stem)
-        doc_id = options.doc_id or chapter_id or derive_doc_id(source, options.owner_id)
+        doc_id = options.doc_id or chapter_id or derive_doc_id(source, options.owner_id, options.collection)
         fingerprint = self.fingerprint(data, options)
         live = self.live_version(doc_id)
         if live and live.get("content_hash") == fingerprint:
@@ -218,7 +221,7 @@ class Ingestor:
             t0 = time.perf_counter()
             self.store.upsert(
                 [
-                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c))
+                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c, doc.ocr_pages))
                     for c, d, s in zip(part, dense, sparse, strict=True)
                 ]
             )
@@ -230,7 +233,16 @@ class Ingestor:
         self.store.set_payload(Filter(must=this_version), {"state": "live"})
         self.store.delete(Filter(must=(Match("doc_id", doc_id),), must_not=(Match("doc_version", version),)))
         timings["swap"] = time.perf_counter() - t0
+        if options.collection and not options.doc_id and chapter_id is None:
+            self._drop_legacy(source, options.owner_id)
         return IngestResult(source, "ingested", doc_id, version, len(chunks), timings=timings)
+
+    def _drop_legacy(self, source: str, owner_id: str | None) -> None:
+        """Remove the copy a CLI run made before collections existed (its id had no collection), now replaced."""
+        legacy = derive_doc_id(source, owner_id)
+        old = self.live_version(legacy)
+        if old and old.get("collection") is None and old.get("source") == source:
+            self.delete(legacy)
 
     def _base_payload(
         self,
@@ -257,12 +269,14 @@ class Ingestor:
             "visibility": options.visibility,
             "owner_id": options.owner_id,
             "class_ids": list(options.class_ids),
+            "collection": options.collection,
+            "page_unit": doc.page_unit,
             "content_hash": fingerprint,
             "state": "staged",
         }
 
     @staticmethod
-    def _payload(base: dict[str, Any], chunk: Chunk) -> dict[str, Any]:
+    def _payload(base: dict[str, Any], chunk: Chunk, ocr_pages: Sequence[int] = ()) -> dict[str, Any]:
         return {
             **base,
             "chunk_index": chunk.index,
@@ -272,6 +286,7 @@ class Ingestor:
             "start": chunk.start,
             "end": chunk.end,
             "content_type": content_type_for(chunk.section_path),
+            "ocr": chunk.page is not None and chunk.page in ocr_pages,  # text recognised from a scanned page
         }
 
     def delete(self, doc_id: str) -> int:
@@ -301,9 +316,25 @@ def curriculum_id(doc: ParsedDocument, stem: str) -> str | None:
     return None
 
 
-def derive_doc_id(source: str, owner_id: str | None) -> str:
-    """A stable id from the owner and the source path, so re-ingesting the same file updates it."""
-    return uuid.uuid5(POINT_NAMESPACE, f"{owner_id or 'public'}:{source}").hex[:16]
+def derive_doc_id(source: str, owner_id: str | None, collection: str | None = None) -> str:
+    """A stable id from the owner, the collection and the source path, so re-ingesting the same file updates it.
+
+    Without a collection the id is the one uploads always had; with one, two folders holding the same relative
+    paths are distinct documents.
+    """
+    key = f"{owner_id or 'public'}:{source}" if collection is None else f"{owner_id or 'public'}:{collection}:{source}"
+    return uuid.uuid5(POINT_NAMESPACE, key).hex[:16]
+
+
+def default_collection(root: Path) -> str:
+    """A folder's collection when ``--collection`` is not given: its name and a short hash of its absolute path.
+
+    Stable across runs from any working directory, distinct for two folders of the same name. A file given
+    directly belongs to its folder's collection.
+    """
+    folder = root.resolve() if root.is_dir() else root.resolve().parent
+    name = re.sub(r"[^a-z0-9]+", "-", fold(folder.name)).strip("-") or "racine"
+    return f"{name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
 
 def point_id(doc_id: str, version: int, index: int) -> str:

@@ -73,6 +73,13 @@ class SearchHit:
     text: str
     payload: dict[str, Any] = field(default_factory=dict)
 
+    def location(self) -> str | None:
+        """Where the passage is, said to a person: "page 3", "diapositive 2", "cellule 5", OCR said as such."""
+        if self.page is None:
+            return None
+        where = f"{self.payload.get('page_unit') or 'page'} {self.page}"
+        return where + (", texte reconnu par OCR" if self.payload.get("ocr") else "")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "doc_id": self.doc_id,

@@ -21,7 +21,8 @@ from rich.table import Table
 
 from ingest.config import IngestSettings
 from ingest.jobs import Job, JobStore, Worker
-from ingest.pipeline import LEVELS, DocumentOptions, Ingestor, IngestResult, discover
+from ingest.parsers import SUPPORTED
+from ingest.pipeline import LEVELS, DocumentOptions, Ingestor, IngestResult, default_collection, discover
 from knowledge.config import KnowledgeSettings
 from knowledge.factory import KnowledgeRuntime, open_knowledge
 from knowledge.search import SearchScope
@@ -80,8 +81,16 @@ def ingest(
     visibility: Annotated[str, typer.Option(help="public, class or private.")] = "public",
     owner: Annotated[str | None, typer.Option(help="Owner user id.")] = None,
     class_id: Annotated[list[str] | None, typer.Option("--class", help="Class id (repeatable).")] = None,
+    collection: Annotated[
+        str | None,
+        typer.Option(help="Collection the files belong to (default: per folder, its name and a hash of its path)."),
+    ] = None,
 ) -> None:
-    """Ingest course files: parse, chunk, embed, upsert. Unchanged files are skipped; exit 1 if any failed."""
+    """Ingest course files: parse, chunk, embed, upsert. Unchanged files are skipped; exit 1 if any failed.
+
+    A document's id is its collection and its path in the folder, so two folders with the same relative paths
+    never replace each other; curriculum chapters keep their front-matter id wherever they are ingested from.
+    """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise fail(f"chemin introuvable : {', '.join(missing)}")
@@ -91,9 +100,13 @@ def ingest(
         raise fail(str(exc)) from exc
     if visibility not in ("public", "class", "private"):
         raise fail(f"--visibility doit être public, class ou private (reçu : {visibility!r})")
-    files = discover(paths)
+    if collection is not None and not collection.strip():
+        raise fail("--collection ne peut pas être vide")
+    files = [
+        (path, source, collection or default_collection(root)) for root in paths for path, source in discover([root])
+    ]
     if not files:
-        raise fail("aucun fichier pris en charge (.md, .pdf, .docx, .html, .txt) dans ces chemins")
+        raise fail(f"aucun fichier pris en charge ({', '.join(sorted(SUPPORTED))}) dans ces chemins")
     settings = KnowledgeSettings()
     jobs = JobStore(settings.data_dir / "jobs.sqlite", max_attempts=IngestSettings().ingest_max_attempts)
     resumed = jobs.requeue_interrupted()
@@ -101,10 +114,11 @@ def ingest(
         console.print(f"{resumed} tâche(s) interrompue(s) reprise(s).")
     # A run killed mid-folder left its files queued: they run below, once, instead of being queued again.
     waiting = {json.dumps(job.params, sort_keys=True) for job in jobs.list("queued", limit=100_000)}
-    for path, source in files:
+    for path, source, name in files:
         params = {
             "path": str(path.resolve()),
             "source": source,
+            "collection": name,
             "levels": list(options.levels),
             "visibility": options.visibility,
             "owner_id": options.owner_id,
@@ -180,7 +194,7 @@ def search(
         console.print("Aucun passage trouvé.")
         return
     for rank, hit in enumerate(hits, start=1):
-        where = " > ".join([hit.title, *hit.section_path]) + (f" (p. {hit.page})" if hit.page else "")
+        where = " > ".join([hit.title, *hit.section_path]) + (f" ({hit.location()})" if hit.page else "")
         console.print(
             f"[bold][{rank}][/bold] {where}  [dim]{hit.source} · score {hit.score:.4f}[/dim]", highlight=False
         )
@@ -479,7 +493,7 @@ def _print_sources(done: Any) -> None:
     if done.sources:
         console.print("\n[bold]Sources[/bold]")
     for source in done.sources:
-        where = " > ".join([source.title, *source.section_path]) + (f" (p. {source.page})" if source.page else "")
+        where = " > ".join([source.title, *source.section_path]) + (f" ({source.location})" if source.location else "")
         console.print(
             f"  {escape(f'[{source.n}]')} {escape(where)}  [dim]{escape(source.source)}[/dim]", highlight=False
         )
@@ -579,6 +593,29 @@ def bench_ingest(
     from evals.bench import bench_ingest as run
 
     report = run(corpus or [Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"], out, console)
+    console.print_json(data=report)
+
+
+@bench_app.command("ocr")
+def bench_ocr(
+    pages: Annotated[int, typer.Option(min=1, help="Pages of the scanned exam paper made for the bench.")] = 20,
+    engine: Annotated[
+        list[str] | None, typer.Option(help="tesseract and/or rapidocr (repeatable; default: both).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("evals/results"),
+) -> None:
+    """Word accuracy and pages/s of Tesseract (fra) and RapidOCR on a scanned French exam paper made here."""
+    from evals.ocr_bench import ENGINES
+    from evals.ocr_bench import bench_ocr as run
+
+    engines = engine or list(ENGINES)
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise fail(f"--engine doit être tesseract ou rapidocr (reçu : {', '.join(unknown)})")
+    try:
+        report = run(pages, engines, out, console)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from exc
     console.print_json(data=report)
 
 

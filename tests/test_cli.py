@@ -123,3 +123,41 @@ def test_chat_keeps_the_conversation(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.count("ARIA>") == 2
     assert "append" in result.output  # the follow-up found the implementation section of the same chapter
+
+
+def two_courses(root: Path) -> tuple[Path, Path]:
+    """Two teachers' folders with the same relative paths and different content."""
+    folders = []
+    for teacher, subject in (("prof-a", "les tableaux dynamiques en Python"), ("prof-b", "le protocole TCP/IP")):
+        folder = root / teacher / "cours-nsi"  # same folder name too: only the absolute path tells them apart
+        (folder / "docs").mkdir(parents=True)
+        (folder / "README.md").write_text(f"# Présentation\n\nCe dépôt présente {subject}.\n")
+        (folder / "docs" / "index.md").write_text(f"# Accueil\n\n## Résumé\n\nLe cours porte sur {subject}.\n")
+        folders.append(folder)
+    return folders[0], folders[1]
+
+
+def test_two_folders_with_the_same_relative_paths_coexist(workdir: Path) -> None:
+    first, second = two_courses(workdir.parent / "depots")
+    for folder in (first, second):
+        assert runner.invoke(app, ["ingest", str(folder)]).exit_code == 0
+    for subject in ("tableaux dynamiques", "protocole TCP/IP"):
+        hits = json.loads(runner.invoke(app, ["search", f"dépôt {subject}", "-k", "1", "--json"]).stdout)
+        assert subject in hits[0]["text"]
+        assert hits[0]["source"] == "README.md"  # the source shown stays short
+    stats = runner.invoke(app, ["kb", "stats"])
+    assert "│         4 │" in stats.output  # four documents, none replaced
+    for folder in (second, first):
+        again = runner.invoke(app, ["ingest", str(folder)])
+        assert again.exit_code == 0
+        assert "│ ingérés             │        0" in again.output
+        assert "│ inchangés (ignorés) │        2" in again.output
+
+
+def test_a_named_collection_is_one_identity_wherever_it_is_read_from(workdir: Path) -> None:
+    first, second = two_courses(workdir.parent / "depots")
+    assert runner.invoke(app, ["ingest", str(first), "--collection", "nsi"]).exit_code == 0
+    moved = runner.invoke(app, ["ingest", str(second), "--collection", "nsi"])  # the same course, updated
+    assert "│ ingérés             │        2" in moved.output
+    hits = json.loads(runner.invoke(app, ["search", "dépôt présente", "-k", "5", "--json"]).stdout)
+    assert [h["text"] for h in hits if h["source"] == "README.md"] == ["Ce dépôt présente le protocole TCP/IP."]

@@ -55,6 +55,7 @@ def to_source(n: int, hit: SearchHit) -> Source:
         score=round(hit.score, 5),
         level=list(hit.payload.get("level") or []),
         course=hit.payload.get("course"),
+        location=hit.location(),
     )
 
 

@@ -51,6 +51,7 @@ class Source:
     score: float
     level: list[str] = field(default_factory=list)
     course: str | None = None
+    location: str | None = None  # "page 3", "diapositive 2", "cellule 5", with ", texte reconnu par OCR"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -186,3 +186,19 @@ def test_jobs_survive_a_crash_and_can_be_retried(tmp_path: Path, ingestor: Inges
     assert reopened.retry(bad.id)
     assert reopened.get(bad.id).status == "queued"
     assert not reopened.retry(job.id)  # only failed jobs are retried
+
+
+def test_a_collection_replaces_the_copy_ingested_before_collections(
+    tmp_path: Path, ingestor: Ingestor, edge_store: EdgeStore
+) -> None:
+    path = tmp_path / "cours.md"
+    path.write_text(V1)
+    legacy = ingestor.ingest_file(path, "cours.md")  # how `nexus ingest` identified it before collections
+    kept = ingestor.ingest_file(path, "autre.md")
+    current = ingestor.ingest_file(path, "cours.md", DocumentOptions(collection="cours-nsi-1234abcd"))
+    assert current.status == "ingested"
+    assert current.doc_id != legacy.doc_id
+    assert ingestor.live_version(str(legacy.doc_id)) is None  # no duplicate left behind
+    assert edge_store.count() == current.chunks + kept.chunks
+    again = ingestor.ingest_file(path, "cours.md", DocumentOptions(collection="cours-nsi-1234abcd"))
+    assert again.status == "skipped"

@@ -124,7 +124,7 @@ async function openSource(source, opener) {
   panel.hidden = false;
   document.body.classList.add("panel-open");
   $("#source-title").textContent = source.title || "Source";
-  $("#source-path").textContent = [...(source.section_path || []), source.page ? `page ${source.page}` : ""].filter(Boolean).join(" › ");
+  $("#source-path").textContent = [...(source.section_path || []), source.location || (source.page ? `page ${source.page}` : "")].filter(Boolean).join(" › ");
   const bodyEl = $("#source-body");
   clear(bodyEl, h("p", { class: "loading", role: "status", text: "Chargement du passage…" }));
   $("#source-title").focus();
