@@ -18,7 +18,7 @@ class IngestSettings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0, le=128, description="Tokens a chunk repeats from the previous one.")
     embed_batch: int = Field(32, ge=1, le=512, description="Chunks embedded and upserted per batch.")
     parse_timeout_seconds: float = Field(
-        60.0, gt=0, description="Wall time one file may take to parse (in a child process killed when it is over)."
+        300.0, gt=0, description="Wall time one file may take to parse, OCR included (child process killed when over)."
     )
     parse_memory_mb: int = Field(
         1024, ge=128, description="Address space the parsing child process may use for one file, in megabytes."
