@@ -81,7 +81,8 @@ def _macro(expr: ast.expr | None, indent: str) -> str:
     if expr.func.id == "correction" and args:
         shown, body = (args[0], args[-1]) if len(args) > 1 else (True, args[0])
         if shown and isinstance(body, str) and body.strip():
-            inner = textwrap.indent(textwrap.dedent(body.strip("\n")), indent + "    ", lambda _: True)
+            content = expand_macros(textwrap.dedent(body.strip("\n")))  # shorter than the call: it ends
+            inner = textwrap.indent(content, indent + "    ", lambda _: True)
             return f'\n{indent}??? success "Correction"\n{inner}\n'
     return ""
 
@@ -234,7 +235,9 @@ _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.DOTALL)
 _ATTRS = r"\{:?(?:[ \t]*(?:[.#][\w-]+|[\w-]+=(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s}]+)))+[ \t]*\}"
 _ATTR_LIST = re.compile(r"[ \t]*" + _ATTRS)
 _ATTR_ONLY = re.compile(r"^[ \t]*" + _ATTRS + r"[ \t]*$")
-_IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\([^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+[\"'(][^\n]*?[\"')])?\)|\[[^\]]*\])")
+_IMAGE = re.compile(
+    r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\([^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+[\"'(][^\n]*?[\"')])?\)|\[[^\]]*\])"
+)
 _MARK = re.compile(r"(?<![\w=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![\w=])")
 _KEYS = re.compile(r"(?<![\w+])\+\+([A-Za-z0-9][\w-]*(?:\+[\w-]+)*)\+\+")
 _EMOJI = re.compile(r"[ \t]*(?<![\w:/]):(?:[a-z0-9_]+(?:[-+][a-z0-9_]+)*):(?![\w:])")
@@ -246,10 +249,52 @@ _DROP_ELEMENT = re.compile(
     r"<(" + "|".join(_DROPPED_ELEMENTS) + r")\b[^>]*>.*?</\1\s*>|<(?:" + "|".join(_DROPPED_ELEMENTS) + r")\b[^>]*/?>",
     re.IGNORECASE | re.DOTALL,
 )
-_INLINE_TAGS = (
-    "a abbr b bdi bdo big br center cite code del dfn div em font figcaption figure hr i img input ins kbd label "
-    "mark p q s samp small source span strike strong sub summary sup details tt u var button center section"
-).split()
+_INLINE_TAGS = [
+    "a",
+    "abbr",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "br",
+    "center",
+    "cite",
+    "code",
+    "del",
+    "dfn",
+    "div",
+    "em",
+    "font",
+    "figcaption",
+    "figure",
+    "hr",
+    "i",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "mark",
+    "p",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "details",
+    "tt",
+    "u",
+    "var",
+    "button",
+    "center",
+    "section",
+]
 _HTML_TAG = re.compile(
     r"</?(?:" + "|".join(_INLINE_TAGS) + r")(?:\s+[\w:.-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>"
     r"|<!--.*?-->",
@@ -260,7 +305,9 @@ _KEY_NAMES = {"ctrl": "Ctrl", "alt": "Alt", "shift": "Maj", "enter": "Entrée", 
 
 
 def _keys(match: re.Match[str]) -> str:
-    return "+".join(_KEY_NAMES.get(k.lower(), k.upper() if len(k) == 1 else k.capitalize()) for k in match[1].split("+"))
+    return "+".join(
+        _KEY_NAMES.get(k.lower(), k.upper() if len(k) == 1 else k.capitalize()) for k in match[1].split("+")
+    )
 
 
 def _clean_prose(text: str) -> str:
@@ -435,7 +482,15 @@ class _Walker:
     def source(self, node_map: Sequence[int], indent: int) -> list[str]:
         return [_dedent(ln, indent) for ln in self.lines[node_map[0] : node_map[1]]]
 
-    def emit(self, lines: list[str], kind: BlockKind, language: str | None, path: tuple[str, ...], node_map: Sequence[int], top: bool) -> None:
+    def emit(
+        self,
+        lines: list[str],
+        kind: BlockKind,
+        language: str | None,
+        path: tuple[str, ...],
+        node_map: Sequence[int],
+        top: bool,
+    ) -> None:
         text = "\n".join(lines).rstrip("\n")
         if text.strip():
             self.pieces.append(_Piece(text, kind, language, path, (node_map[0], node_map[1]), top))
@@ -489,13 +544,20 @@ class _Walker:
                 language = fence_language(node.info) if kind == "fence" else None
                 if kind == "fence":
                     source[0] = _clean_fence_line(source[0])
-                    marker = _FENCE_OPEN.match(source[0])
-                    closing = marker.group(1) if marker else "```"
+                    opener = _FENCE_OPEN.match(source[0])
+                    closing = opener.group(1) if opener else "```"
                     while source and not source[-1].strip():
                         source.pop()
                     if len(source) < 2 or not _fence_closes(source[-1], closing):
                         source.append(" " * _indent(source[0]) + closing)
-                self.emit(source, "code", language, path, node_map, depth == 0 and source == self.source(node_map, indent)[: len(source)])
+                self.emit(
+                    source,
+                    "code",
+                    language,
+                    path,
+                    node_map,
+                    depth == 0 and source == self.source(node_map, indent)[: len(source)],
+                )
             elif kind == "html_block" and node_map is not None:
                 raw = "\n".join(self.source(node_map, indent))
                 summary = re.search(r"<summary[^>]*>(.*?)</summary>", raw, re.IGNORECASE | re.DOTALL)
@@ -516,11 +578,11 @@ class _Walker:
                 if kind == "dl":
                     source = _definition_lines(source)
                 cleaned = clean_lines(source)
-                if kind == "paragraph" and len(cleaned) == 1 and (label := _answer_label(cleaned[0])):
-                    local = (label,)  # "**Correction :**" alone: what follows, up to the next heading, is the key
+                if kind == "paragraph" and len(cleaned) == 1 and (key := _answer_label(cleaned[0])):
+                    local = (key,)  # "**Correction :**" alone: what follows, up to the next heading, is the key
                     continue
-                if kind == "paragraph" and (label := _answer_label(cleaned[0] if cleaned else "", inline=True)):
-                    local = (label,)
+                if kind == "paragraph" and (key := _answer_label(cleaned[0] if cleaned else "", inline=True)):
+                    local = (key,)
                     path = _join(self.path_at(node_map[0], base) if node_map else (), labels + local + tuple(details))
                 self.emit(cleaned, "text", None, path, node_map, depth == 0 and cleaned == source and kind != "dl")
 

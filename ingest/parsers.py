@@ -167,7 +167,8 @@ def _is_heading(line: str) -> bool:
 
 # "Corrigé :", "Réponses :", "Solution de l'exercice 2 :" (or "Corrigé : x = 3"): what follows is an answer key
 _ANSWER_LINE = re.compile(
-    r"^\s*((?:corrig[ée]s?|corrections?|solutions?|r[ée]ponses?|[ée]l[ée]ments? de r[ée]ponse)\b[^:\n.]{0,40}?)\s*:(?:\s|$)",
+    r"^\s*((?:corrig[ée]s?|corrections?|solutions?|r[ée]ponses?|[ée]l[ée]ments? de r[ée]ponse)\b[^:\n.]{0,40}?)"
+    r"\s*:(?:\s|$)",
     re.IGNORECASE,
 )
 
