@@ -38,8 +38,12 @@ from knowledge.text import fold
 
 _MACRO_OPEN = re.compile(r"\{\{|\{%-?|\{#")
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_MAX_MACRO = 200_000  # characters a ``{{ … }}`` call may span
+_FENCE_AT = re.compile(r"[ \t]*(?:`{3,}|~{3,})")
+_ENDRAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
+_MAX_MACRO = 50_000  # characters a ``{{ … }}`` call may span
 _MAX_TRIES = 64  # ``}}`` candidates tried as the end of one call
+_PARSE_BUDGET = 5_000_000  # characters given to ``ast.parse`` per file: a file of broken calls stays linear
+_MAX_NESTING = 12  # ``:::`` containers and ``<details>`` inside one another
 
 
 def _fence_closes(line: str, marker: str) -> bool:
@@ -47,99 +51,115 @@ def _fence_closes(line: str, marker: str) -> bool:
     return stripped.startswith(marker) and not stripped.strip(marker[0])
 
 
-def _call_end(text: str, start: int) -> tuple[int, ast.expr | None]:
-    """End of the ``{{ … }}`` starting at ``start`` and its expression (None when it does not parse)."""
+def _call_end(text: str, start: int, budget: list[int], closes: list[int]) -> tuple[int, ast.expr | None]:
+    """End of the ``{{ … }}`` starting at ``start`` and its expression (None when it does not parse).
+
+    The end is the first ``}}`` after which the call parses (a ``}}`` inside a string argument is not the end);
+    a call that never parses ends at its first ``}}``; a ``{{`` without any is dropped alone.
+    """
     limit = min(len(text), start + _MAX_MACRO)
+    if closes[0] < start + 2:  # the next ``}}`` of the text, found once for all the calls before it
+        closes[0] = text.find("}}", start + 2)
+    if closes[0] < 0:
+        closes[0] = len(text)
+    if closes[0] + 2 > limit:
+        return start + 2, None
     first = -1
     pos = start + 2
     for _ in range(_MAX_TRIES):
         end = text.find("}}", pos, limit)
-        if end < 0:
+        if end < 0 or budget[0] <= 0:
             break
         if first < 0:
             first = end
         inner = text[start + 2 : end].strip().strip("-").strip()
+        budget[0] -= len(inner)
         try:
             return end + 2, ast.parse(inner, mode="eval").body
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
             pos = end + 1
-    return (first + 2 if first >= 0 else len(text)), None
+    if first < 0:
+        first = text.find("}}", start + 2, limit)
+    return (first + 2 if first >= 0 else start + 2), None
 
 
 def _column(text: str, pos: int) -> str | None:
     """The indentation before ``pos`` when only blanks precede it on its line."""
-    line_start = text.rfind("\n", 0, pos) + 1
+    line_start = text.rfind("\n", max(0, pos - 200), pos) + 1
     before = text[line_start:pos]
-    return before if not before.strip() else None
+    return before if not before.strip() and (line_start > 0 or pos <= 200) else None
 
 
-def _macro(expr: ast.expr | None, indent: str) -> str:
-    """What a ``{{ … }}`` call becomes: its content for the content-wrapping macros, else nothing."""
+def _macro(expr: ast.expr | None, start: int, text: str, budget: list[int]) -> str:
+    """What a ``{{ … }}`` call at ``start`` becomes: its content for the content-wrapping macros, else nothing."""
     if not isinstance(expr, ast.Call) or not isinstance(expr.func, ast.Name):
         return ""
     args = [a.value for a in expr.args if isinstance(a, ast.Constant)]
     if expr.func.id == "correction" and args:
         shown, body = (args[0], args[-1]) if len(args) > 1 else (True, args[0])
         if shown and isinstance(body, str) and body.strip():
-            content = expand_macros(textwrap.dedent(body.strip("\n")))  # shorter than the call: it ends
+            content = expand_macros(textwrap.dedent(body.strip("\n")), budget)  # shorter than the call: it ends
+            indent = _column(text, start) or ""
             inner = textwrap.indent(content, indent + "    ", lambda _: True)
             return f'\n{indent}??? success "Correction"\n{inner}\n'
     return ""
 
 
-def expand_macros(text: str) -> str:
+def _next(text: str, token: str, pos: int, cache: dict[str, int]) -> int:
+    """The next ``token`` at or after ``pos`` (``len(text)`` if none), each searched once for a run of calls."""
+    if cache.get(token, -1) < pos:
+        found = text.find(token, pos)
+        cache[token] = len(text) if found < 0 else found
+    return cache[token]
+
+
+def expand_macros(text: str, budget: list[int] | None = None) -> str:
     """mkdocs-macros' Jinja, outside code fences: tags dropped, content-wrapping calls expanded, the rest dropped."""
+    budget = budget if budget is not None else [_PARSE_BUDGET]
+    closes = [-1]
+    cache: dict[str, int] = {}
     out: list[str] = []
-    pos = 0
+    pos = line_end = 0
     fence: str | None = None
     raw = False
     while pos < len(text):
-        line_end = text.find("\n", pos)
-        line_end = len(text) if line_end < 0 else line_end + 1
-        line = text[pos:line_end]
+        if pos >= line_end:
+            line_end = text.find("\n", pos)
+            line_end = len(text) if line_end < 0 else line_end + 1
         if raw:
-            close = re.search(r"\{%-?\s*endraw\s*-?%\}", line)
-            if close:
-                out.append(line[: close.start()])
-                pos += close.end()
-                raw = False
-            else:
-                out.append(line)
-                pos = line_end
+            close = _ENDRAW.search(text, pos, line_end)
+            out.append(text[pos : close.start() if close else line_end])
+            pos, raw = (close.end(), False) if close else (line_end, True)
             continue
-        if fence is not None:
-            out.append(line)
-            pos = line_end
-            if _fence_closes(line, fence):
+        at_line_start = pos == 0 or text[pos - 1] == "\n"
+        if fence is not None or (at_line_start and _FENCE_AT.match(text, pos, line_end)):
+            line = text[pos:line_end]
+            if fence is None:
+                fence = _FENCE_OPEN.match(line).group(1)  # type: ignore[union-attr]
+            elif _fence_closes(line, fence):
                 fence = None
-            continue
-        opener = _FENCE_OPEN.match(line)
-        if opener:
-            fence = opener.group(1)
             out.append(line)
             pos = line_end
             continue
         match = _MACRO_OPEN.search(text, pos, line_end)
         if match is None:
-            out.append(line)
+            out.append(text[pos:line_end])
             pos = line_end
             continue
         out.append(text[pos : match.start()])
         kind = match.group(0)[:2]
-        if kind == "{#":
-            end = text.find("#}", match.end(), match.start() + _MAX_MACRO)
-            pos = end + 2 if end >= 0 else match.end()
-        elif kind == "{%":
-            end = text.find("%}", match.end(), match.start() + _MAX_MACRO)
-            if end < 0:
-                pos = match.end()
+        if kind in ("{#", "{%"):
+            closer = "#}" if kind == "{#" else "%}"
+            end = _next(text, closer, match.end(), cache)
+            if end - match.start() > _MAX_MACRO:
+                pos = match.end()  # no end in reach: the marker alone goes
                 continue
             tag = text[match.end() : end].strip(" -\t\n").split(maxsplit=1)
-            raw = bool(tag) and tag[0] == "raw"
+            raw = kind == "{%" and bool(tag) and tag[0] == "raw"
             pos = end + 2
         else:
-            end, expr = _call_end(text, match.start())
-            replacement = _macro(expr, _column(text, match.start()) or "")
+            end, expr = _call_end(text, match.start(), budget, closes)
+            replacement = _macro(expr, match.start(), text, budget) if isinstance(expr, ast.Call) else ""
             out.append(replacement)
             pos = end
             if not replacement and text[pos : pos + 1] == " " and out[-2].endswith(" "):
@@ -164,6 +184,9 @@ def _indent(line: str) -> int:
 def normalize_lines(text: str) -> str:
     """Tabs and ``:::`` containers as admonitions, Docsify markers gone, bare console sessions fenced."""
     lines = text.expandtabs(4).split("\n")
+    next_text = [""] * (len(lines) + 1)  # the next non-blank line after each line
+    for n in range(len(lines) - 1, -1, -1):
+        next_text[n] = lines[n + 1] if n + 1 < len(lines) and lines[n + 1].strip() else next_text[n + 1]
     out: list[str] = []
     bodies: list[int] = []  # body indentation of each open admonition
     colons: list[str] = []  # open ``:::`` containers, by their marker
@@ -174,9 +197,8 @@ def normalize_lines(text: str) -> str:
         shift = " " * (4 * len(colons))
         if not line.strip():
             # a blank line inside an admonition's body: keep it inside (two blank lines would end it)
-            nxt = next((ln for ln in lines[i + 1 :] if ln.strip()), "")
             body = bodies[-1] if bodies else 0
-            out.append(" " * body if body and _indent(shift + nxt) >= body else "")
+            out.append(" " * body if body and _indent(shift + next_text[i]) >= body else "")
             i += 1
             continue
         if fence is not None:
@@ -188,7 +210,8 @@ def normalize_lines(text: str) -> str:
         line = shift + line
         while bodies and _indent(line) < bodies[-1]:
             bodies.pop()
-        if colons and _COLON_CLOSE.match(line) and len(_COLON_CLOSE.match(line).group(1)) >= len(colons[-1]):  # type: ignore[union-attr]
+        close = _COLON_CLOSE.match(line) if colons else None
+        if close and len(close.group(1)) >= len(colons[-1]):
             colons.pop()
             out.append("")
             i += 1
@@ -201,7 +224,10 @@ def normalize_lines(text: str) -> str:
             continue
         if tab := _TAB.match(line):
             line = f'{tab.group(1)}!!! tab "{tab.group(2)}"'
-        elif (colon := _COLON_OPEN.match(line)) and (colons or lines[i].lstrip().startswith(":::")):
+        elif colon := _COLON_OPEN.match(line):
+            if len(colons) >= _MAX_NESTING:
+                i += 1
+                continue
             title = (colon.group(4) or colon.group(5) or "").replace('"', "'")
             kind = colon.group(3).lower()
             line = f'{colon.group(1)}!!! {kind} "{title}"' if title else f"{colon.group(1)}!!! {kind}"
@@ -233,22 +259,19 @@ def normalize_lines(text: str) -> str:
 
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.DOTALL)
 _ATTRS = r"\{:?(?:[ \t]*(?:[.#][\w-]+|[\w-]+=(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s}]+)))+[ \t]*\}"
-_ATTR_LIST = re.compile(r"[ \t]*" + _ATTRS)
+_ATTR_LIST = re.compile(r"[ \t]?" + _ATTRS)
 _ATTR_ONLY = re.compile(r"^[ \t]*" + _ATTRS + r"[ \t]*$")
 _IMAGE = re.compile(
     r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\([^()\s]*(?:\([^()]*\)[^()\s]*)*(?:\s+[\"'(][^\n]*?[\"')])?\)|\[[^\]]*\])"
 )
-_MARK = re.compile(r"(?<![\w=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![\w=])")
+_MARK = re.compile(r"(?<![\w=])==(?=[^\s=])(.{1,120}?)(?<=[^\s=])==(?![\w=])")
 _KEYS = re.compile(r"(?<![\w+])\+\+([A-Za-z0-9][\w-]*(?:\+[\w-]+)*)\+\+")
-_EMOJI = re.compile(r"[ \t]*(?<![\w:/]):(?:[a-z0-9_]+(?:[-+][a-z0-9_]+)*):(?![\w:])")
+_EMOJI = re.compile(r"[ \t]?(?<![\w:/]):(?:[a-z0-9_]+(?:[-+][a-z0-9_]+)*):(?![\w:])")
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")
 _FOOTNOTE_LABEL = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _FOOTNOTE_DEF = re.compile(r"^([ \t]*)\[\^[^\]\s]+\]:[ \t]*")
 _DROPPED_ELEMENTS = ("script", "style", "iframe", "object", "embed", "video", "audio", "svg", "noscript", "template")
-_DROP_ELEMENT = re.compile(
-    r"<(" + "|".join(_DROPPED_ELEMENTS) + r")\b[^>]*>.*?</\1\s*>|<(?:" + "|".join(_DROPPED_ELEMENTS) + r")\b[^>]*/?>",
-    re.IGNORECASE | re.DOTALL,
-)
+_DROP_OPEN = re.compile(r"<(" + "|".join(_DROPPED_ELEMENTS) + r")\b[^<>]*>", re.IGNORECASE)
 _INLINE_TAGS = [
     "a",
     "abbr",
@@ -300,7 +323,7 @@ _HTML_TAG = re.compile(
     r"|<!--.*?-->",
     re.IGNORECASE | re.DOTALL,
 )
-_IMG_ALT = re.compile(r"<img\b[^>]*?\balt\s*=\s*(?:\"([^\"]*)\"|'([^']*)')[^>]*>", re.IGNORECASE)
+_IMG_ALT = re.compile(r"<img\b[^<>]*?\balt\s*=\s*(?:\"([^\"<>]*)\"|'([^'<>]*)')[^<>]*>", re.IGNORECASE)
 _KEY_NAMES = {"ctrl": "Ctrl", "alt": "Alt", "shift": "Maj", "enter": "Entrée", "tab": "Tab", "esc": "Échap"}
 
 
@@ -310,9 +333,29 @@ def _keys(match: re.Match[str]) -> str:
     )
 
 
+def _drop_elements(text: str) -> str:
+    """Scripts, styles, frames and media out, with their content (an unclosed one: its tag only)."""
+    if "<" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    unclosed: set[str] = set()  # no closing tag after some point: none after any later point either
+    while (match := _DROP_OPEN.search(text, pos)) is not None:
+        out.append(text[pos : match.start()])
+        name = match.group(1).lower()
+        close = None
+        if name not in unclosed and not match.group(0).endswith("/>"):
+            close = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(text, match.end())
+            if close is None:
+                unclosed.add(name)
+        pos = close.end() if close else match.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def _clean_prose(text: str) -> str:
     """Inline extensions out of text that holds no code span."""
-    text = _DROP_ELEMENT.sub("", text)
+    text = _drop_elements(text)
     text = _IMG_ALT.sub(lambda m: m[1] or m[2] or "", text)
     text = _HTML_TAG.sub(lambda m: " " if m[0].lower().startswith("<br") else "", text)
     text = _IMAGE.sub(lambda m: m[1].strip(), text)
@@ -561,7 +604,8 @@ class _Walker:
             elif kind == "html_block" and node_map is not None:
                 raw = "\n".join(self.source(node_map, indent))
                 summary = re.search(r"<summary[^>]*>(.*?)</summary>", raw, re.IGNORECASE | re.DOTALL)
-                if re.search(r"<details\b", raw, re.IGNORECASE) and not re.search(r"</details>", raw, re.IGNORECASE):
+                opens = re.search(r"<details\b", raw, re.IGNORECASE) and not re.search(r"</details>", raw, re.I)
+                if opens and len(details) < _MAX_NESTING:
                     details.append(" ".join(clean_inline(summary.group(1)).split()) if summary else "Détails")
                     raw = raw.replace(summary.group(0), "") if summary else raw
                 elif re.search(r"</details>", raw, re.IGNORECASE) and details:
@@ -601,6 +645,10 @@ def _answer_label(line: str, inline: bool = False) -> str | None:
 
     A plain ``Solution : …`` sentence is not one: course text says that too ("Pièges fréquents").
     """
+    line = line.strip()
+    if len(line) > 80 and not inline:
+        return None
+    line = line[:120]
     if inline:
         match = re.match(r"^\s*(?:\*\*|__)([^*_\n]{2,40}?)\s*:?\s*(?:\*\*|__)\s*:?\s+\S", line)
         label = match.group(1) if match else None
@@ -637,7 +685,7 @@ def _html_text(html: str) -> list[str]:
     """The text of an HTML block, tags gone (block elements end lines), scripts, styles and frames dropped."""
     from bs4 import BeautifulSoup
 
-    html = _IMG_ALT.sub(lambda m: " " + (m[1] or m[2] or "") + " ", _DROP_ELEMENT.sub("", html))
+    html = _IMG_ALT.sub(lambda m: " " + (m[1] or m[2] or "") + " ", _drop_elements(html))
     text = BeautifulSoup(_HTML_BREAK.sub("\n", html), "html.parser").get_text("")
     return [clean_inline(" ".join(line.split())) for line in text.split("\n") if line.strip()]
 
