@@ -28,6 +28,12 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
 from ingest.classify import is_answer_key_label
 from ingest.errors import ParseError
 from ingest.parsers import Block, BlockKind, ParsedDocument
@@ -423,7 +429,8 @@ def fence_language(info: str) -> str | None:
 def _clean_fence_line(line: str) -> str:
     """A fence's opening line without the highlighter's display options."""
     match = _FENCE_OPEN.match(line)
-    assert match is not None
+    if match is None:  # a fence opened on a footnote's or list item's first line
+        return line
     info = line[match.end() :].rstrip("\n")
     cleaned = _HIGHLIGHT_OPTION.sub("", info)
     if cleaned.strip().startswith("{"):
@@ -492,10 +499,7 @@ def _dedent(line: str, indent: int) -> str:
     return line[min(indent, _indent(line)) :]
 
 
-def _admonition_label(node: object, first_line: str) -> str:
-    from markdown_it.tree import SyntaxTreeNode
-
-    assert isinstance(node, SyntaxTreeNode)
+def _admonition_label(node: SyntaxTreeNode, first_line: str) -> str:
     tag = str(node.meta.get("tag", "")).lower()
     params = first_line.strip().lstrip("!?+").strip()
     quoted = re.search(r'"(.*)"', params) or re.fullmatch(r"\S+\s+'(.*)'", params)
@@ -540,18 +544,15 @@ class _Walker:
 
     def walk(
         self,
-        nodes: Sequence[object],
+        nodes: Sequence[SyntaxTreeNode],
         indent: int,
         labels: tuple[str, ...],
         depth: int,
         base: tuple[str, ...] | None = None,
     ) -> None:
-        from markdown_it.tree import SyntaxTreeNode
-
         local: tuple[str, ...] = ()
         details: list[str] = []
         for node in nodes:
-            assert isinstance(node, SyntaxTreeNode)
             kind = node.type
             node_map = node.map
             if kind == "heading" and node_map is not None:
@@ -676,7 +677,7 @@ def _definition_lines(lines: list[str]) -> list[str]:
 
 _HTML_BREAK = re.compile(
     r"</?(?:p|div|br|li|ul|ol|dl|dt|dd|tr|table|thead|tbody|h[1-6]|details|summary|section|article|aside|"
-    r"blockquote|pre|figure|figcaption|center|hr|header|footer|main|nav)\b[^>]*>",
+    r"blockquote|pre|figure|figcaption|center|hr|header|footer|main|nav)\b[^<>]*>",
     re.IGNORECASE,
 )
 
@@ -690,20 +691,12 @@ def _html_text(html: str) -> list[str]:
     return [clean_inline(" ".join(line.split())) for line in text.split("\n") if line.strip()]
 
 
-def _markdown_it() -> object:
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.admon import admon_plugin
-    from mdit_py_plugins.deflist import deflist_plugin
-    from mdit_py_plugins.footnote import footnote_plugin
-
+def _markdown_it() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table").use(admon_plugin).use(deflist_plugin).use(footnote_plugin)
 
 
 def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
     """Headings and block labels become the section path, code stays whole, YAML front matter becomes metadata."""
-    from markdown_it import MarkdownIt
-    from markdown_it.tree import SyntaxTreeNode
-
     text = text.replace("\r\n", "\n")
     try:
         meta, body, body_offset = split_front_matter(text)
@@ -711,9 +704,7 @@ def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
         raise ParseError(f"L'en-tête YAML du fichier Markdown est invalide : {exc}") from exc
     prepared = normalize_lines(expand_macros(body))
     unchanged = prepared == body
-    md = _markdown_it()
-    assert isinstance(md, MarkdownIt)
-    tree = SyntaxTreeNode(md.parse(prepared))
+    tree = SyntaxTreeNode(_markdown_it().parse(prepared))
     lines = prepared.split("\n")
     walker = _Walker(lines, str(meta.get("title") or ""))
     walker.walk(tree.children, 0, (), 0)

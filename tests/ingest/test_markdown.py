@@ -75,8 +75,8 @@ def test_mkdocs_material_page() -> None:
         ("Implémentation", "pycon"),
     ]
     assert tabs[0][0] == (
-        "```python\ndef empiler(p, x):\n    p.append(x)\n\ndef depiler(p):\n    return p.pop()\n```"
-    )  # options gone, body dedented and whole (blank line included)
+        "```python\ndef empiler(p, x):\n    p.append(x)\n\n\ndef depiler(p):\n    return p.pop()\n```"
+    )  # options gone, body dedented and whole (blank lines included)
     assert tabs[2][0] == "```pycon\n>>> p = []\n>>> p.append(3)\n>>> p\n[3]\n```"  # a bare console session, fenced
     assert "[Voir la vidéo](https://exemple.fr/video)" in texts
     answer = [b for b in got if b[1] == ("Exercice 1", "Correction")]
@@ -263,3 +263,65 @@ def test_no_syntax_survives_and_code_stays_whole(page: tuple[str, list[list[str]
         assert block.startswith("```")
         assert block.endswith("```")
         assert block.count("\n") >= 2
+
+
+MARKUP = st.sampled_from(
+    [
+        "\n",
+        "\n\n",
+        "    ",
+        "!!! note",
+        '??? success "Correction"',
+        "???+",
+        '=== "A"',
+        ":::",
+        ":::tip",
+        "?>",
+        "!>",
+        ">>>",
+        "```",
+        "```python",
+        "~~~",
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "{#",
+        "#}",
+        '"""',
+        "correction(True, ",
+        "IDE('x')",
+        "{: .a}",
+        "{ .b }",
+        "[^1]",
+        "[^1]: ",
+        ":heart:",
+        "==",
+        "++",
+        "<div>",
+        "</div>",
+        "<details>",
+        "<summary>",
+        "<script>",
+        "![a](b.png)",
+        "[l](u)",
+        "- ",
+        "1. ",
+        "# ",
+        "## ",
+        "| a |",
+        "Terme\n:   déf",
+        "**Corrigé :**",
+        "é",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(MARKUP, max_size=60).map("".join))
+def test_any_mix_of_markup_parses_and_offsets_hold(markdown: str) -> None:
+    doc = parse_markdown(markdown, "page")
+    for block in doc.blocks:
+        assert 0 <= block.start < block.end <= len(doc.text)
+    for chunk in Chunker(lambda s: len(s.split()) + 2, 64, 8).chunk(doc):
+        assert chunk.text == doc.text[chunk.start : chunk.end]
