@@ -372,9 +372,12 @@ def _clean_prose(text: str) -> str:
     return _FOOTNOTE_REF.sub("", text)
 
 
+_MAYBE_MARKUP = re.compile(r"[{<]|!\[|==|\+\+|:[a-z0-9_+-]+:|\[\^")
+
+
 def clean_inline(text: str) -> str:
     """Inline cleaning that leaves code spans alone."""
-    if not any(c in text for c in "{![=+:<^"):
+    if not _MAYBE_MARKUP.search(text):
         return text
     out: list[str] = []
     pos = 0
