@@ -23,7 +23,12 @@ _ANSWER_HEADING = re.compile(
     r"(?:exercices?|questions?|activites?|exos?|td|tp|qcm|quiz|partie|problemes?|devoirs?|evaluations?|\d))"
 )
 _ANSWER_WORDS = ("corrige", "correction", "solution")
-_ANSWER_FILE_WORDS = {"corrige", "corriges", "correction", "corrections", "corr", "solution", "solutions", "reponses"}
+_ANSWER_FILE_WORD = re.compile(r"^(?:corriges?|corrections?|corr|solutions?|reponses)\d*$")
+_EXERCISE_FILE_WORD = re.compile(r"^(?:exercices?|exos?)\d*$")  # exo3.md, exercice_somme.md, TD-exercices.md
+
+
+def _file_words(filename: str | None) -> list[str]:
+    return re.split(r"[\s_.\-]+", fold(PurePath(filename).stem)) if filename else []
 
 
 def is_answer_key_label(label: str) -> bool:
@@ -34,18 +39,17 @@ def is_answer_key_label(label: str) -> bool:
 
 def is_answer_key_file(filename: str | None) -> bool:
     """``correction.md``, ``corrige_ds1.pdf``, ``TP2-solutions.md``: a file that is an answer key as a whole."""
-    if not filename:
-        return False
-    words = re.split(r"[\s_.\-]+", fold(PurePath(filename).stem))
-    return any(w in _ANSWER_FILE_WORDS for w in words)
+    return any(_ANSWER_FILE_WORD.match(w) for w in _file_words(filename))
 
 
 def content_type(section_path: Sequence[str], filename: str | None = None) -> str:
-    """cours, exemple, exercice or corrige, from the labels above a passage and its file's name."""
+    """cours, exemple, exercice or corrige, from the labels above a passage and its file's name (``exo3.md``)."""
     if is_answer_key_file(filename) or any(is_answer_key_label(h) for h in section_path):
         return "corrige"
     folded = [fold(h) for h in section_path]
-    if any(h.startswith("exercice") or h.startswith("exercices") for h in folded):
+    if any(h.startswith("exercice") for h in folded) or any(
+        _EXERCISE_FILE_WORD.match(w) for w in _file_words(filename)
+    ):
         return "exercice"
     if any(h.startswith("exemple") for h in folded):
         return "exemple"

@@ -136,7 +136,10 @@ def test_what_a_block_is() -> None:
     assert content_type_for(["Question 1"], "docs/T3/correction.md") == "corrige"
     assert content_type_for(["Question 1"], "corrige_ds1.pdf") == "corrige"
     assert content_type_for(["Question 1"], "TP2-solutions.md") == "corrige"
+    assert content_type_for(["Question 1"], "T3/corrige2.md") == "corrige"
     assert content_type_for(["Question 1"], "correcteur_orthographique.md") == "cours"
+    assert content_type_for(["Énoncé"], "exo3_somme.md") == "exercice"
+    assert content_type_for(["Énoncé"], "exo3_somme_corrige.md") == "corrige"
     md = parse_markdown("# T\n\n## Exercice 1\n\nÉnoncé.\n\n**Correction :**\n\nLa clé.\n\n## Suite\n\nCours.\n", "t")
     assert [b[1] for b in blocks(md)] == [("Exercice 1",), ("Exercice 1", "Correction"), ("Suite",)]
     txt = parse_text("Devoir\n\nExercice 1\nÉnoncé.\n\nCorrigé :\nLa clé.\n\nExercice 2\nCorrigé : x = 3\n", "d")
