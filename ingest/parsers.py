@@ -1,7 +1,7 @@
 """Parsers: turn a course file into text plus structural blocks (section path, page, character offsets).
 
-Offsets index ``ParsedDocument.text``: the file itself for Markdown and TXT, the extracted text for PDF, DOCX
-and HTML (whose bytes cannot be addressed as text).
+Offsets index ``ParsedDocument.text``: the file itself for TXT, the cleaned text for Markdown (the file itself when
+it needs no cleaning), the extracted text for PDF, DOCX and HTML (whose bytes cannot be addressed as text).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.errors import ParseError, UnusableFileError
-from knowledge.course_files import split_front_matter
 
 BlockKind = Literal["text", "code"]
 SUPPORTED = {
@@ -41,6 +40,7 @@ class Block:
     section_path: tuple[str, ...]
     kind: BlockKind = "text"
     page: int | None = None
+    language: str | None = None  # a code block's language, when the file says it (a Markdown fence's info string)
 
 
 @dataclass
@@ -195,56 +195,10 @@ def _too_long(max_chars: int) -> UnusableFileError:
 
 
 def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
-    """Headings become the section path, fenced code stays whole, YAML front matter becomes metadata."""
-    from markdown_it import MarkdownIt
+    """Markdown as teachers write it (MkDocs, macros, Docsify): see :mod:`ingest.markdown`."""
+    from ingest.markdown import parse_markdown as parse
 
-    text = text.replace("\r\n", "\n")
-    try:
-        meta, body, body_offset = split_front_matter(text)
-    except Exception as exc:
-        raise ParseError(f"L'en-tête YAML du fichier Markdown est invalide : {exc}") from exc
-    line_starts = [0]
-    for match in re.finditer("\n", body):
-        line_starts.append(match.end())
-    line_starts.append(len(body))
-
-    def span(lines: list[int]) -> tuple[int, int]:
-        start = body_offset + line_starts[lines[0]]
-        end = body_offset + line_starts[min(lines[1], len(line_starts) - 1)]
-        return start, len(text[:end].rstrip("\n")) if end > start else end
-
-    tokens = MarkdownIt("commonmark").enable("table").parse(body)
-    title = str(meta.get("title") or "")
-    headings: list[tuple[int, str]] = []
-    blocks: list[Block] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.level != 0 or tok.map is None:
-            i += 1
-            continue
-        if tok.type == "heading_open":
-            depth = int(tok.tag[1])
-            heading = tokens[i + 1].content.strip()
-            if depth == 1 and not title:
-                title = heading
-            headings = [(d, h) for d, h in headings if d < depth] + [(depth, heading)]
-            i += 3
-            continue
-        start, end = span(tok.map)
-        path = tuple(h for d, h in headings if d > 1 or h != title)
-        kind: BlockKind = "code" if tok.type in ("fence", "code_block") else "text"
-        blocks.append(Block(start, end, path, kind))
-        # skip to the matching close token of this top-level block
-        if tok.nesting == 1:
-            depth_count = 1
-            i += 1
-            while i < len(tokens) and depth_count:
-                depth_count += tokens[i].nesting if tokens[i].level <= tok.level + 1 else 0
-                i += 1
-        else:
-            i += 1
-    return ParsedDocument(text, title or fallback_title, blocks, meta)
+    return parse(text, fallback_title)
 
 
 # A line that looks like a heading in plain text or PDF: numbered, or a known course keyword, and short.
@@ -262,6 +216,21 @@ def _is_heading(line: str) -> bool:
         return False
     # "1. Écrire une requête qui…" is a question of a list; numbered headings are short titles
     return not line[0].isdigit() or len(line) <= 60
+
+
+# "Corrigé :", "Réponses :", "Solution de l'exercice 2 :" (or "Corrigé : x = 3"): what follows is an answer key
+_ANSWER_LINE = re.compile(
+    r"^\s*((?:corrig[ée]s?|corrections?|solutions?|r[ée]ponses?|[ée]l[ée]ments? de r[ée]ponse)\b[^:\n.]{0,40}?)"
+    r"\s*:(?:\s|$)",
+    re.IGNORECASE,
+)
+
+
+def _answer_line(line: str) -> str | None:
+    from ingest.classify import is_answer_key_label
+
+    match = _ANSWER_LINE.match(line)
+    return match.group(1).strip() if match and is_answer_key_label(match.group(1)) else None
 
 
 def _heading_level(line: str) -> int:
@@ -290,6 +259,12 @@ def _text_blocks(text: str, offset: int, path: list[str], page: int | None, bloc
             break
         if not line.strip():
             flush()
+        elif label := _answer_line(line):
+            # a label, not a heading: the key goes under the exercise it answers (replacing an earlier label)
+            flush()
+            path = [*(path[:-1] if path and _answer_line(path[-1] + " :") else path), label]
+            if line.split(":", 1)[1].strip():
+                para_start, para_end = match.start(), match.start() + len(line.rstrip())
         elif _is_heading(line):
             flush()
             level = _heading_level(line)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.chunker import Chunk, Chunker
+from ingest.classify import content_type
 from ingest.config import IngestSettings
 from ingest.errors import IngestError
 from ingest.isolation import DEFAULT_TARGET, POOL, limits_from
@@ -29,7 +30,7 @@ from knowledge.text import SparseEncoder, fold
 LEVELS = ("premiere", "terminale")
 Visibility = Literal["public", "class", "private"]
 POINT_NAMESPACE = uuid.UUID("6f1c1f5e-8a44-4c0e-9d0b-0c3a7d1e2b55")
-PIPELINE_VERSION = "1"  # bump when parsing or chunking changes what a file becomes
+PIPELINE_VERSION = "2"  # bump when parsing or chunking changes what a file becomes
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,9 @@ class IngestResult:
 ProgressCallback = Callable[[int, int], None]
 
 
-def content_type_for(section_path: Sequence[str]) -> str:
-    """cours, exemple, exercice or corrige, from the headings above a chunk."""
-    folded = [fold(h) for h in section_path]
-    if any(w in h for h in folded for w in ("corrige", "correction", "solution")):
-        return "corrige"
-    if any(h.startswith("exercice") or h.startswith("exercices") for h in folded):
-        return "exercice"
-    if any(h.startswith("exemple") for h in folded):
-        return "exemple"
-    return "cours"
+def content_type_for(section_path: Sequence[str], filename: str | None = None) -> str:
+    """cours, exemple, exercice or corrige, from the headings and labels above a chunk and its file's name."""
+    return content_type(section_path, filename)
 
 
 def embedding_text(title: str, section_path: Sequence[str], text: str) -> str:
@@ -221,7 +215,7 @@ class Ingestor:
             t0 = time.perf_counter()
             self.store.upsert(
                 [
-                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c, doc.ocr_pages))
+                    ChunkPoint(point_id(doc_id, version, c.index), d, s, self._payload(base, c, source, doc.ocr_pages))
                     for c, d, s in zip(part, dense, sparse, strict=True)
                 ]
             )
@@ -276,7 +270,7 @@ class Ingestor:
         }
 
     @staticmethod
-    def _payload(base: dict[str, Any], chunk: Chunk, ocr_pages: Sequence[int] = ()) -> dict[str, Any]:
+    def _payload(base: dict[str, Any], chunk: Chunk, source: str, ocr_pages: Sequence[int] = ()) -> dict[str, Any]:
         return {
             **base,
             "chunk_index": chunk.index,
@@ -285,7 +279,7 @@ class Ingestor:
             "page": chunk.page,
             "start": chunk.start,
             "end": chunk.end,
-            "content_type": content_type_for(chunk.section_path),
+            "content_type": content_type_for(chunk.section_path, source),
             "ocr": chunk.page is not None and chunk.page in ocr_pages,  # text recognised from a scanned page
         }
 
