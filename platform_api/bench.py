@@ -175,11 +175,7 @@ def bench_api(
     data = data_dir or settings.data_dir
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-        migrate(url)
-        engine = build_engine(url)
-        with unit_of_work(build_sessionmaker(engine)) as db:
-            seed_curriculum(db)
-        engine.dispose()
+        _seeded_database(url)
         port = _free_port()
         env = {
             **os.environ,
@@ -215,11 +211,7 @@ def bench_api(
             log(f"serveur prêt sur {base} (pid {server.pid}) ; charge : {concurrency} clients simultanés")
             results = asyncio.run(_scenarios(base, users, concurrency, requests, chat_requests))
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            _stop(server)
     report = {
         "benchmark": "api",
         "machine": {"cpus": os.cpu_count(), "python": host.python_version()},
@@ -231,6 +223,23 @@ def bench_api(
     name = "bench-api.json" if database_url is None else f"bench-api-{url.split(':', 1)[0].split('+')[0]}.json"
     (out / name).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
+
+
+def _seeded_database(url: str) -> None:
+    """Migrate the (empty) database at ``url`` and seed the curriculum's courses, as `nexus init` does."""
+    migrate(url)
+    engine = build_engine(url)
+    with unit_of_work(build_sessionmaker(engine)) as db:
+        seed_curriculum(db)
+    engine.dispose()
+
+
+def _stop(server: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout_s: float = 180.0) -> None:
@@ -494,11 +503,7 @@ def bench_chat_load(
         server: subprocess.Popen[bytes] | None = None
         if url is None:
             db_url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-            migrate(db_url)
-            engine = build_engine(db_url)
-            with unit_of_work(build_sessionmaker(engine)) as db:
-                seed_curriculum(db)
-            engine.dispose()
+            _seeded_database(db_url)
             emails = _seed_students(db_url, users, LOAD_PASSWORD, settings.bcrypt_rounds)
             port = _free_port()
             # Rate limits stay on, sized to the run: every bench client comes from 127.0.0.1 (a school's students
@@ -546,11 +551,7 @@ def bench_chat_load(
             )
         finally:
             if server is not None:
-                server.terminate()
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                _stop(server)
     report = {
         "benchmark": "chat-load",
         "machine": {"cpus": os.cpu_count(), "python": host.python_version()},
@@ -597,11 +598,7 @@ def bench_fuzz(
     curriculum = Path(__file__).resolve().parent.parent / "knowledge" / "curriculum"
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'fuzz.sqlite'}"
-        migrate(url)
-        engine = build_engine(url)
-        with unit_of_work(build_sessionmaker(engine)) as db:
-            seed_curriculum(db)
-        engine.dispose()
+        _seeded_database(url)
         embedder = HashEmbedder(dim=64)
         store = EdgeStore(Path(tmp) / "vectors", embedder.dim)
         ingestor = Ingestor(store, embedder, IngestSettings(chunk_tokens=200, chunk_overlap=20))
