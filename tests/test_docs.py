@@ -14,11 +14,12 @@ from knowledge.config import KnowledgeSettings
 from nexus_cli.main import app
 from platform_api.core.config import PlatformSettings
 from tutor.config import TutorSettings
+from tutor.practice.config import SandboxSettings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SETTINGS = [
-    f"NEXUS_{name.upper()}"
-    for cls in (KnowledgeSettings, IngestSettings, TutorSettings, PlatformSettings)
+    f"{cls.model_config.get('env_prefix', 'NEXUS_')}{name}".upper()
+    for cls in (KnowledgeSettings, IngestSettings, TutorSettings, PlatformSettings, SandboxSettings)
     for name in cls.model_fields
 ]
 
