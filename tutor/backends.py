@@ -10,10 +10,9 @@ from typing import Any, Protocol
 
 from knowledge.search import SearchHit
 from knowledge.text import analyze
-from tutor import prompts, render
+from tutor import prompts
 from tutor.config import TutorSettings
 from tutor.guardrails import INJECTION
-from tutor.render import Block
 from tutor.types import LearnerProfile, Turn
 
 
@@ -48,45 +47,23 @@ def words(text: str) -> list[str]:
 
 # --------------------------------------------------------------------------------------------------- extractive
 
+_CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«\"(`*])")
 _DEFINITION = re.compile(
     r"\b(est (un|une|le|la|l')|sont des|désigne|s'appelle|on appelle|on dit qu|consiste à|permet de|signifie|"
     r"correspond à|représente)\b",
     re.IGNORECASE,
 )
-# What a question asks, on its folded text: how to do something (the code shows it), why something fails (the
-# pitfall and its fix), what something is (the definition), or about an exercise or an exam subject.
-_ASKS_HOW = re.compile(
-    r"\bcomment (on |je |tu |faire|fait|ecri|cod|program|implement|utilis|cre|parcour|ajout|supprim|calcul|trouv|"
-    r"obten|convert|tri|lire|ouvr|affich|inverse|echang|compt|recup|modifi|declar|definir|teste|verifi)|"
-    r"\b(ecrire|coder|programmer|implementer|syntaxe|en python|le code|un code|quel code)\b"
-)
-_ASKS_WHY = re.compile(
-    r"\b(plante|plantage|erreur|error|bug|beug\w*|crash\w*|marche pas|fonctionne pas|traceback|exception|"
-    r"boucle infinie|\w+error)\b"
-)
-_ASKS_WHAT = re.compile(
-    r"\b(c.?est quoi|c koi|ckoi|qu.est.ce qu|que veut dire|veut dire quoi|ca veut dire|signifie|definition|"
-    r"definir|ca sert a quoi|sert a quoi|c.est quoi)\b"
-)
-_ABOUT_EXERCISE = re.compile(
-    r"\b(exo|exos|exercice|exercices|sujet|sujets|bac|ds|dm|devoir|devoirs|controle|epreuve|interro|evaluation|"
-    r"corrige|correction|la solution|la reponse a la question|question \d+)\b"
-)
-_PITFALL = re.compile(r"\b(piege|erreur|attention|bug|oubli|se tromper|confondre)", re.IGNORECASE)
-_METHOD = re.compile(r"\b(methode|principe|algorithme|demarche|etapes?)\b")
-_GENERIC_SECTIONS = re.compile(
-    r"(cours|definitions?|exemples?|exercices|remarques?|introduction|methode|resume|a retenir|vocabulaire|"
-    r"activites?|synthese|pieges frequents|corriges?)"
-)
 _LEVEL_NOTE = "*Remarque : cette notion est hors programme de Première (elle est étudiée en Terminale).*"
-_EXERCISE_LEAD = (
-    "Je ne te donne pas la solution toute faite de l'exercice : voici la méthode et ce que dit ton cours "
-    "sur {topic} [{n}] :"
-)
-_EXERCISE_CLOSE = (
-    "Essaie d'appliquer cette méthode à ton exercice, étape par étape. Tu veux un indice pour la première "
-    "étape ? Dis-moi ce que tu as déjà essayé."
-)
+
+
+@dataclass
+class _Sentence:
+    text: str
+    source: int
+    score: float
+    position: int = 0
+    defines: bool = False
 
 
 def _defines(sentence: str, terms: set[str]) -> bool:
@@ -95,44 +72,43 @@ def _defines(sentence: str, terms: set[str]) -> bool:
     return match is not None and bool(terms & set(analyze(sentence[: match.start()])))
 
 
-@dataclass(frozen=True)
-class _Intent:
-    how: bool
-    why: bool
-    what: bool
-    exercise: bool
+def _clean_markdown(text: str) -> str:
+    text = re.sub(r"^#+\s*", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^\s*[-*]\s+", "", text, flags=re.MULTILINE)
+    return " ".join(text.split())
 
 
-def _intent(question: str) -> _Intent:
-    q = _fold(question)
-    why = bool(_ASKS_WHY.search(q)) or q.startswith(("pourquoi", "pk ", "pq "))
-    return _Intent(bool(_ASKS_HOW.search(q)), why, bool(_ASKS_WHAT.search(q)), bool(_ABOUT_EXERCISE.search(q)))
+def _prose(text: str) -> list[str]:
+    """Sentences of a passage, without code blocks and table rows.
 
-
-@dataclass
-class _Passage:
-    n: int
-    hit: SearchHit
-    blocks: list[Block]
-    scores: list[float]
-    score: float
-
-    @property
-    def best(self) -> int:
-        return max(range(len(self.scores)), key=lambda i: (self.scores[i], -i))
+    A sentence announcing a list ("… vérifie :") keeps the list that follows it; one announcing a table (dropped)
+    or anything else is left alone.
+    """
+    text = _CODE_BLOCK.sub("\n\n", text)
+    raw = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    merged: list[str] = []
+    follows_colon = False
+    for para in raw:
+        is_table = para.lstrip().startswith("|")
+        is_list = bool(re.match(r"\s*([-*]|\d+[.)])\s", para))
+        clean = "" if is_table else _clean_markdown(para)
+        if follows_colon and is_list and merged:
+            merged[-1] = f"{merged[-1]} {clean}"
+        elif clean:
+            merged.append(clean)
+        follows_colon = bool(merged) and merged[-1].endswith(":") and not is_table
+    out: list[str] = []
+    for para in merged:
+        out += [s.strip() for s in _SENTENCE.split(para) if s.strip()]
+    return out
 
 
 class ExtractiveBackend:
-    """A grounded French answer made of whole, clean passages of the retrieved course.
+    """A grounded French answer built from the best sentences of the retrieved passages.
 
-    A short lead (the defining sentence of the asked notion, or "Voici ce que dit ton cours sur …"), then the part
-    of the best passage that answers as clean Markdown (:mod:`tutor.render`: lists whole, code blocks whole and
-    balanced, console sessions as code, no markup syntax, no cut sentence), then at most ``max_extra`` more
-    passages when they add words of the question; each cited. "Comment on fait ?" and "pourquoi ça plante ?"
-    questions are answered by the passage that shows how (code, pitfalls), "c'est quoi ?" by the definition. A
-    student asking about an exercise or an exam subject gets the method and the course, never an answer key.
-    Adapted to the asker's role; deterministic; sentences that look like instructions to the assistant are
-    never quoted.
+    Definition first, then supporting sentences, then an example (code or "par exemple"), each cited and taken
+    from the ``focus`` best-ranked passages when they have any; adapted to the asker's role; deterministic.
+    Sentences that look like instructions to the assistant are never quoted.
 
     Example:
         >>> text = "".join([t async for t in ExtractiveBackend().generate(request)])
@@ -140,13 +116,9 @@ class ExtractiveBackend:
 
     model = "extractive"
 
-    def __init__(
-        self, max_extra: int = 2, focus: int = 2, budget_words: int = 170, budget_code_lines: int = 30
-    ) -> None:
-        self.max_extra = max_extra
+    def __init__(self, max_support: int = 2, focus: int = 2) -> None:
+        self.max_support = max_support
         self.focus = focus
-        self.budget_words = budget_words
-        self.budget_code_lines = budget_code_lines
 
     async def generate(self, request: AnswerRequest) -> AsyncIterator[str]:
         text = self.compose(request)
@@ -154,90 +126,36 @@ class ExtractiveBackend:
         for piece in words(text):
             yield piece
 
-    # ------------------------------------------------------------------------------------------------ scoring
+    def _candidates(self, request: AnswerRequest) -> list[_Sentence]:
+        terms = set(analyze(request.query)) or set(analyze(request.question))
+        out: list[_Sentence] = []
+        for i, hit in enumerate(request.hits, start=1):
+            for pos, sentence in enumerate(_prose(hit.text)):
+                n_words = len(sentence.split())
+                if n_words < 5 or n_words > 90 or sentence.endswith(":") or INJECTION.search(_fold(sentence)):
+                    continue
+                s_terms = set(analyze(sentence))
+                overlap = len(terms & s_terms) / max(1, len(terms))
+                defines = _defines(sentence, terms)
+                score = overlap + 0.5 / i + (0.35 if defines else 0.0) + (0.1 if pos == 0 else 0.0)
+                if hit.payload.get("content_type") in ("exercice", "corrige") and request.profile.role != "teacher":
+                    score -= 0.4  # statements and answer keys make poor explanations
+                out.append(_Sentence(sentence, i, score, pos, defines))
+        return sorted(out, key=lambda s: s.score, reverse=True)
 
-    def _passages(self, request: AnswerRequest, terms: set[str], intent: _Intent) -> list[_Passage]:
-        role = request.profile.role
-        out: list[_Passage] = []
-        for n, hit in enumerate(request.hits, start=1):
-            kind = hit.payload.get("content_type")
-            if kind == "corrige" and role == "student" and (intent.exercise or request.hints_only):
-                continue  # an exercise's answer key is never pasted to a student working on it
-            found = [b for b in render.blocks(hit.text) if not (b.is_code and INJECTION.search(_fold(b.text)))]
-            if role == "parent":
-                found = render.tidy([b for b in found if b.kind in ("text", "list", "label")])
-            if not any(b.kind != "label" for b in found):
+    def _example(self, request: AnswerRequest, used: set[int]) -> tuple[str, int] | None:
+        for i, hit in enumerate(request.hits[: self.focus], start=1):
+            if hit.payload.get("content_type") == "corrige" and request.profile.role == "student":
                 continue
-            scores = [self._block_score(b, terms, intent) for b in found]
-            where = set(analyze(" ".join([hit.title, *hit.section_path])))
-            section = _fold(" ".join(hit.section_path))
-            score = max(scores) + 0.5 / n + 0.3 * len(terms & where) / max(1, len(terms))
-            if kind in ("exercice", "corrige") and role != "teacher":
-                score -= 0.4  # statements and answer keys make poor explanations
-            if intent.exercise and role == "teacher" and kind == "corrige":
-                score += 0.5  # a teacher asking about an exercise wants its answer key
-            if intent.why and _PITFALL.search(section):
-                score += 0.3
-            if intent.exercise and _METHOD.search(section):
-                score += 0.2
-            out.append(_Passage(n, hit, found, scores, score))
-        return out
-
-    @staticmethod
-    def _block_score(block: Block, terms: set[str], intent: _Intent) -> float:
-        if block.kind == "label":
-            return -1.0
-        overlap = len(terms & set(analyze(block.text))) / max(1, len(terms))
-        bonus = 0.0
-        if block.is_code and (intent.how or intent.why):
-            bonus += 0.5
-        if intent.what and block.kind == "text" and any(_defines(s, terms) for s in render.split_sentences(block.text)):
-            bonus += 0.5
-        return overlap + bonus
-
-    # ------------------------------------------------------------------------------------------------ excerpt
-
-    def _excerpt(self, passage: _Passage, words_budget: int, code_budget: int) -> list[Block]:
-        """The blocks around the best one: its introduction before it, what follows while the budget lasts."""
-        found = passage.blocks
-        a = passage.best
-        start = a
-        while start > 0 and (
-            found[start - 1].kind == "label"
-            or render.introduces(found[start - 1])
-            or (found[start].is_code and found[start - 1].kind == "text" and start == a)
-        ):
-            start -= 1
-            if found[start].kind != "label" and not render.introduces(found[start]):
-                break
-        chosen: list[Block] = []
-        used_words = used_lines = 0
-        for i in range(start, len(found)):
-            block = found[i]
-            cost_words = 0 if block.is_code else render.count_words(block) // (2 if block.kind == "table" else 1)
-            cost_lines = block.text.count("\n") + 1 if block.is_code else 0
-            if i > a and (used_words + cost_words > words_budget or used_lines + cost_lines > code_budget):
-                break
-            if i > a and block.kind == "label" and used_words >= words_budget // 3:
-                break
-            if i <= a and block.is_code and cost_lines > code_budget and block is not found[a]:
-                continue
-            chosen.append(block)
-            used_words += cost_words
-            used_lines += cost_lines
-        return render.tidy(chosen)
-
-    @staticmethod
-    def _definition(blocks: Sequence[Block], terms: set[str]) -> str | None:
-        for block in blocks:
-            if block.kind != "text":
-                continue
-            for sentence in render.split_sentences(block.text):
-                if _defines(sentence, terms) and 5 <= len(sentence.split()) <= 70:
-                    return sentence
+            for match in _CODE_BLOCK.finditer(hit.text):
+                code = match.group(0).strip()
+                if 2 <= code.count("\n") <= 18:
+                    return code, i
+        for i, hit in enumerate(request.hits[: self.focus], start=1):
+            for sentence in _prose(hit.text):
+                if re.search(r"\bpar exemple\b|\bexemple\b", sentence, re.IGNORECASE) and i not in used:
+                    return sentence, i
         return None
-
-    # ------------------------------------------------------------------------------------------------ compose
 
     def compose(self, request: AnswerRequest) -> str:
         role = request.profile.role
@@ -246,53 +164,58 @@ class ExtractiveBackend:
                 "Je n'ai trouvé aucun passage de cours qui réponde à cette question. Reformule-la avec les mots "
                 "de ton cours, ou précise le chapitre concerné."
             )
-        terms = set(analyze(request.query)) or set(analyze(request.question))
-        intent = _intent(request.question)
-        exercise = intent.exercise and role == "student"
-        passages = self._passages(request, terms, intent)
-        if not request.confident or not passages:
-            return _not_sure(request)
-        # Grounded in the best-ranked passages: a passage of a lower rank that matches the question's words is
-        # more often off the point than the one ranked first (measured: most citations of ranks 3-5 were).
-        ranked = sorted(passages, key=lambda p: (-p.score, p.n))
-        main = next((p for p in ranked if p.n <= self.focus), ranked[0])
-        if exercise:  # the method is in the course, not in the statement of the exercise
-            main = next((p for p in ranked if p.hit.payload.get("content_type") not in ("exercice", "corrige")), main)
-        excerpt = self._excerpt(main, self.budget_words, self.budget_code_lines)
+        candidates = self._candidates(request)
+        if not request.confident or not candidates:
+            closest = []
+            for i, hit in enumerate(request.hits[:3], start=1):
+                where = " > ".join([hit.title, *hit.section_path[:1]])
+                closest.append(f"- {where} [{i}]")
+            return (
+                "Je ne suis pas sûr que ton cours traite exactement cette question, je préfère ne pas inventer. "
+                "Voici les passages les plus proches, qui peuvent t'aider :\n"
+                + "\n".join(closest)
+                + "\n\nTu peux reformuler ta question ou me dire de quel chapitre il s'agit."
+            )
+        # Grounded in the best-ranked passages: a sentence of a lower one that matches the question's words is
+        # more often off the point than the passage ranked first (measured: most citations of ranks 3-5 were).
+        candidates = [c for c in candidates if c.source <= self.focus] or candidates
+        best = candidates[0]
+        definition = next((c for c in candidates if c.defines and c.score >= best.score - 0.3), best)
+        chosen = [definition]
+        for c in candidates:
+            if len(chosen) > self.max_support:
+                break
+            if c is definition or c.score < 0.5 or any(_similar(c.text, o.text) for o in chosen):
+                continue
+            chosen.append(c)
+        # the definition's own passage first, in reading order, then the others by score
+        chosen = [definition] + sorted(chosen[1:], key=lambda c: (c.source != definition.source, c.position))
         parts: list[str] = []
         if request.out_of_level:
             parts.append(_LEVEL_NOTE)
         if request.hints_only and role == "student":
-            return "\n\n".join([*parts, *_hints(excerpt, main, ranked, terms)])
-        if role == "parent":
-            excerpt = excerpt[:2]
-        topic = _topic(main.hit)
-        definition = None if (intent.how or intent.why or exercise) else self._definition(excerpt, terms)
-        if definition is None and not (intent.how or intent.why or exercise):
-            definition = self._definition(main.blocks, terms)
-        if exercise:
-            lead = _EXERCISE_LEAD.format(topic=topic, n=main.n)
-        elif definition:
-            prefix = {"parent": "En quelques mots : ", "student": "D'après ton cours : "}.get(role, "")
-            lead = f"{prefix}{definition} [{main.n}]"
-            excerpt = _without(excerpt, definition)
-        else:
-            whose = {"student": "ton cours", "parent": "le cours de votre enfant"}.get(role, "le cours")
-            lead = f"Voici ce que dit {whose} sur {topic} [{main.n}] :"
-        if not excerpt and lead.endswith(":"):
-            lead = f"{lead[:-2]}."
-        parts.append(lead)
-        parts += [b.markdown() for b in excerpt]
+            parts.append("Voici des pistes pour que tu trouves par toi-même (sans la solution complète) :")
+            parts += [f"- {c.text} [{c.source}]" for c in chosen]
+            parts.append(
+                "Essaie d'écrire la première étape, puis montre-moi ce que tu as fait : je te dirai si tu "
+                "es sur la bonne voie."
+            )
+            return "\n\n".join(parts)
+        lead = {"parent": "En quelques mots : ", "student": "D'après ton cours : "}.get(role, "")
+        parts.append(f"{lead}{definition.text} [{definition.source}]")
+        parts += [f"{c.text} [{c.source}]" for c in chosen[1:]]
         if role != "parent":
-            parts += self._extras(ranked, main, excerpt, terms, intent, exercise, role == "student")
+            example = self._example(request, {c.source for c in chosen})
+            if example:
+                code, source = example
+                label = "**Exemple**" + f" [{source}] :"
+                parts.append(f"{label}\n\n{code}" if code.startswith("```") else f"{label} {code}")
         if role == "teacher":
             trap = next((h for h in request.hits if "Pièges fréquents" in h.section_path), None)
             if trap:
                 n = list(request.hits).index(trap) + 1
                 parts.append(f"**Piège fréquent chez les élèves** : {trap.section_path[-1]} [{n}]")
-        if exercise:
-            parts.append(_EXERCISE_CLOSE)
-        elif role == "student":
+        if role == "student":
             parts.append("Tu veux un petit exercice pour vérifier que tu as bien compris ?")
         elif role == "parent":
             parts.append(
@@ -300,105 +223,6 @@ class ExtractiveBackend:
                 "ses propres mots."
             )
         return "\n\n".join(parts)
-
-    def _extras(
-        self,
-        ranked: Sequence[_Passage],
-        main: _Passage,
-        excerpt: Sequence[Block],
-        terms: set[str],
-        intent: _Intent,
-        exercise: bool,
-        student: bool,
-    ) -> list[str]:
-        """At most ``max_extra`` more passages among the best ranked, each when it adds a word of the question
-        (or, for a "how" question, the code the main passage lacks)."""
-        shown = " ".join(b.text for b in excerpt)
-        covered = terms & set(analyze(shown))
-        has_code = any(b.is_code for b in excerpt)
-        out: list[str] = []
-        added = 0
-        for passage in sorted(ranked, key=lambda p: p.n):
-            if added >= self.max_extra or passage is main or passage.n > self.focus + 1:
-                continue
-            if exercise and passage.hit.payload.get("content_type") in ("exercice", "corrige"):
-                continue
-            part = self._excerpt(passage, self.budget_words // 2, self.budget_code_lines // 2)
-            text = " ".join(b.text for b in part)
-            new = (terms & set(analyze(text))) - covered
-            code = (intent.how or intent.why) and not has_code and any(b.is_code for b in part)
-            if not part or _similar(text, shown) or not (len(new) >= max(1, len(terms) // 4) or code):
-                continue
-            if passage.scores[passage.best] < 0.34 and not code:
-                continue
-            covered |= new
-            has_code = has_code or any(b.is_code for b in part)
-            shown += " " + text
-            added += 1
-            whose = "Ton cours" if student else "Le cours"
-            out.append(f"{whose} en parle aussi dans {_topic(passage.hit)} [{passage.n}] :")
-            out += [b.markdown() for b in part]
-        return out
-
-
-def _topic(hit: SearchHit) -> str:
-    """How an answer names a passage: « section » (chapter), or « chapter » when the section is generic."""
-    section = hit.section_path[-1] if hit.section_path else ""
-    if not section or _GENERIC_SECTIONS.fullmatch(_fold(section).strip()):
-        return f"« {hit.title} »"
-    return f"« {section} » ({hit.title})"
-
-
-def _without(blocks: Sequence[Block], sentence: str) -> list[Block]:
-    """The blocks without a sentence already said (the lead), dropping a paragraph it leaves empty."""
-    out: list[Block] = []
-    for block in blocks:
-        if block.kind == "text" and sentence in block.text:
-            rest = " ".join(s for s in render.split_sentences(block.text) if s != sentence)
-            if not rest:
-                continue
-            block = Block("text", rest)
-        out.append(block)
-    return render.tidy(out)
-
-
-def _hints(excerpt: Sequence[Block], main: _Passage, ranked: Sequence[_Passage], terms: set[str]) -> list[str]:
-    """Hints only: whole sentences of the course (never code), the best ones first, and a nudge to try."""
-    sentences: list[tuple[float, int, str, int]] = []
-    for passage in [main, *(p for p in ranked if p is not main and p.n <= 2)]:
-        for block in excerpt if passage is main else passage.blocks:
-            if block.kind != "text":
-                continue
-            for s in render.split_sentences(block.text):
-                if s.rstrip().endswith(":") or len(s.split()) < 5:
-                    continue
-                overlap = len(terms & set(analyze(s))) / max(1, len(terms))
-                sentences.append((-(overlap + (0.3 if passage is main else 0.0)), len(sentences), s, passage.n))
-    chosen: list[tuple[str, int]] = []
-    for _, _, s, n in sorted(sentences):
-        if len(chosen) == 3:
-            break
-        if not any(_similar(s, c) for c, _ in chosen):
-            chosen.append((s, n))
-    parts = ["Voici des pistes pour que tu trouves par toi-même (sans la solution complète) :"]
-    parts += [f"- {s} [{n}]" for s, n in chosen] or [f"- Relis la partie {_topic(main.hit)} de ton cours [{main.n}]."]
-    parts.append(
-        "Essaie d'écrire la première étape, puis montre-moi ce que tu as fait : je te dirai si tu es sur la bonne voie."
-    )
-    return parts
-
-
-def _not_sure(request: AnswerRequest) -> str:
-    closest = []
-    for i, hit in enumerate(request.hits[:3], start=1):
-        where = " > ".join([hit.title, *hit.section_path[:1]])
-        closest.append(f"- {where} [{i}]")
-    return (
-        "Je ne suis pas sûr que ton cours traite exactement cette question, je préfère ne pas inventer. "
-        "Voici les passages les plus proches, qui peuvent t'aider :\n"
-        + "\n".join(closest)
-        + "\n\nTu peux reformuler ta question ou me dire de quel chapitre il s'agit."
-    )
 
 
 def _fold(text: str) -> str:
