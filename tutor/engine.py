@@ -94,6 +94,7 @@ class Tutor:
         if not question:
             yield ErrorEvent("empty_question", "La question est vide : écris ta question sur la NSI.")
             return
+        pending: tuple[CitationChecker, OutputFilter] | None = None  # what was checked but held back, if it fails
         try:
             verdict = guardrails.check(question)
             if verdict:
@@ -126,6 +127,7 @@ class Tutor:
             )
             checker = CitationChecker(set(range(1, len(sources) + 1)))
             output = OutputFilter(h.text for h in hits)
+            pending = (checker, output)
             parts: list[str] = []
             first_token: float | None = None
             async for delta in self.backend.generate(request):
@@ -134,6 +136,7 @@ class Tutor:
                     first_token = first_token or time.perf_counter() - started
                     parts.append(clean)
                     yield TokenEvent(clean)
+            pending = None
             tail = output.feed(checker.flush()) + output.flush()
             if tail:
                 parts.append(tail)
@@ -159,6 +162,11 @@ class Tutor:
                 },
             )
         except Exception as exc:  # a failure mid-stream ends with an error event, never a silent cut
+            if pending:  # the words the output filter still held are checked and go first: the partial answer
+                checker, output = pending
+                tail = output.feed(checker.flush()) + output.flush()
+                if tail.strip():
+                    yield TokenEvent(tail)
             yield ErrorEvent(_error_code(exc), "ARIA n'a pas pu terminer sa réponse. Réessaie dans un instant.")
 
     async def answer(

