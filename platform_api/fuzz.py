@@ -131,7 +131,7 @@ def seed(client: TestClient, platform: Platform) -> tuple[dict[str, dict[str, st
     for role in ("student", "parent", "teacher", "admin", "victim"):
         data = user_schemas.UserCreate(
             email=f"fuzz-{role}-{secrets.token_hex(4)}@exemple.fr",
-            password=secrets.token_urlsafe(16),
+            password=secrets.token_urlsafe(16) + "-a1",  # random, but always a letter and a digit
             first_name=role.capitalize(),
             last_name="Fuzz",
             role="student" if role == "victim" else role,
